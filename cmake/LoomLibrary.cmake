@@ -1,0 +1,18 @@
+# loom_library(NAME DIRS dir... DEPS dep...)
+# One library per layer, sources globbed from its directories, so adding a file needs
+# no CMake edit. A layer without sources yet becomes an INTERFACE library.
+function(loom_library name)
+  cmake_parse_arguments(ARG "" "" "DIRS;DEPS" ${ARGN})
+  set(sources "")
+  foreach(dir ${ARG_DIRS})
+    file(GLOB dir_sources CONFIGURE_DEPENDS ${dir}/*.cpp)
+    list(APPEND sources ${dir_sources})
+  endforeach()
+  if(sources)
+    add_library(${name} ${sources})
+    target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  else()
+    add_library(${name} INTERFACE)
+    target_link_libraries(${name} INTERFACE ${ARG_DEPS})
+  endif()
+endfunction()

@@ -1,0 +1,19 @@
+#include "codegen/compile.h"
+
+#include "ir/error.h"
+#include "ir/verifier.h"
+#include "runtime/interp/interpreter.h"
+
+namespace loom {
+
+std::vector<std::string> available_targets() { return {"interp"}; }
+
+std::unique_ptr<Executable> compile(const ir::Function& fn, const CompileOptions& options) {
+  ir::verify(fn);
+  if (options.target == "interp") return interp::make_interpreter_executable(fn);
+  std::string known;
+  for (const std::string& t : available_targets()) known += (known.empty() ? "" : ", ") + t;
+  throw_error(ErrorCode::Unsupported, "unknown target '" + options.target + "' (available: " + known + ")");
+}
+
+} // namespace loom

@@ -1,0 +1,17 @@
+// Deep copies of IR (literals are shared: they are immutable).
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+
+#include "ir/ir.h"
+
+namespace loom::ir {
+
+std::unique_ptr<Module> clone_module(const Module& m);
+// Copies `fn` into `dst` (a new function named like fn); returns it.
+Function* clone_function_into(const Function& fn, Module& dst);
+// A standalone copy (its own module holding only this function and the module's constants).
+std::unique_ptr<Module> clone_function_as_module(const Function& fn);
+
+} // namespace loom::ir

@@ -1,0 +1,41 @@
+#include "ir/op.h"
+
+#include <string>
+
+namespace loom {
+
+namespace {
+constexpr OpInfo kOpTable[] = {
+#define OP(id, mnemonic, operands, traits) {Op::id, mnemonic, operands, traits},
+#include "ir/ops.def"
+#undef OP
+};
+static_assert(sizeof(kOpTable) / sizeof(kOpTable[0]) == kNumOps);
+
+constexpr std::pair<OpTrait, std::string_view> kTraitNames[] = {
+    {kSource, "source"},         {kElementwise, "elementwise"}, {kUnary, "unary"},
+    {kBinary, "binary"},         {kCommutative, "commutative"}, {kComparison, "comparison"},
+    {kLogical, "logical"},       {kFloatOnly, "float_only"},    {kReduction, "reduction"},
+    {kContraction, "contraction"}, {kLayout, "layout"},         {kRandom, "random"},
+};
+} // namespace
+
+const OpInfo& op_info(Op op) { return kOpTable[static_cast<int>(op)]; }
+
+std::optional<Op> parse_op(std::string_view mnemonic) {
+  for (const OpInfo& info : kOpTable)
+    if (info.mnemonic == mnemonic) return info.op;
+  return std::nullopt;
+}
+
+std::string trait_list(uint32_t traits) {
+  std::string s;
+  for (auto [trait, name] : kTraitNames) {
+    if (!(traits & trait)) continue;
+    if (!s.empty()) s += ",";
+    s += name;
+  }
+  return s.empty() ? "-" : s;
+}
+
+} // namespace loom
