@@ -6,9 +6,8 @@ namespace loom {
 
 namespace {
 constexpr OpInfo kOpTable[] = {
-#define OP(id, mnemonic, operands, traits) {Op::id, mnemonic, operands, traits},
+#define OP(id, name, operands, traits) {Op::id, #name, operands, traits},
 #include "ir/ops.def"
-#undef OP
 };
 static_assert(sizeof(kOpTable) / sizeof(kOpTable[0]) == kNumOps);
 

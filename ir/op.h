@@ -24,15 +24,13 @@ enum OpTrait : uint32_t {
 };
 
 enum class Op : uint16_t {
-#define OP(id, mnemonic, operands, traits) id,
+#define OP(id, name, operands, traits) id,
 #include "ir/ops.def"
-#undef OP
 };
 
 inline constexpr int kNumOps = 0
-#define OP(id, mnemonic, operands, traits) +1
+#define OP(id, name, operands, traits) +1
 #include "ir/ops.def"
-#undef OP
     ;
 
 struct OpInfo {
