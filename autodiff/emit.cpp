@@ -8,7 +8,9 @@ Value* unary(Builder& b, Op op, Value* x) { return b.op(op, {x}); }
 
 Value* binary(Builder& b, Op op, Value* x, Value* y) { return b.op(op, {x, y}); }
 
-Value* scalar_like(Builder& b, const Value* like, double value) { return b.scalar(like->dtype(), value); }
+Value* scalar_like(Builder& b, const Value* like, double value) {
+  return b.scalar(like->dtype(), value);
+}
 
 Value* full(Builder& b, const TensorType& type, double value) {
   Value* scalar = b.scalar(type.dtype, value);
@@ -48,8 +50,12 @@ Value* reduce_sum(Builder& b, Value* x, const std::vector<int64_t>& axes, bool k
   return b.op(Op::ReduceSum, {x}, {{"axes", axes}, {"keepdims", keepdims}});
 }
 
-Value* slice(Builder& b, Value* x, const std::vector<int64_t>& start, const std::vector<int64_t>& stop,
-             const std::vector<int64_t>& step) {
+Value* slice(Builder& b, Value* x, const std::vector<int64_t>& start,
+             const std::vector<int64_t>& stop, const std::vector<int64_t>& step) {
+  bool whole = stop == x->shape() &&
+               std::all_of(start.begin(), start.end(), [](int64_t s) { return s == 0; }) &&
+               std::all_of(step.begin(), step.end(), [](int64_t s) { return s == 1; });
+  if (whole) return x;
   return b.op(Op::Slice, {x}, {{"start", start}, {"stop", stop}, {"step", step}});
 }
 
@@ -60,7 +66,11 @@ Value* slice_axis(Builder& b, Value* x, int64_t axis, int64_t begin, int64_t end
   return slice(b, x, start, stop, step);
 }
 
-Value* pad(Builder& b, Value* x, const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, double value) {
+Value* pad(Builder& b, Value* x, const std::vector<int64_t>& lo, const std::vector<int64_t>& hi,
+           double value) {
+  auto is_zero = [](int64_t p) { return p == 0; };
+  if (std::all_of(lo.begin(), lo.end(), is_zero) && std::all_of(hi.begin(), hi.end(), is_zero))
+    return x;
   return b.op(Op::Pad, {x}, {{"pads_lo", lo}, {"pads_hi", hi}, {"value", value}});
 }
 
@@ -80,7 +90,8 @@ Value* sum_to_shape(Builder& b, Value* x, const Shape& shape) {
 
 Shape keepdims_shape(const Shape& input, const std::vector<int64_t>& axes) {
   Shape out = input;
-  for (int64_t axis : axes) out[axis] = 1;
+  for (int64_t axis : axes)
+    out[axis] = 1;
   return out;
 }
 

@@ -34,15 +34,17 @@ Value* zero_or_select(Builder& b, Value* cond, Value* x);
 // x converted to `dtype`; returns x itself if it already has that dtype.
 Value* cast(Builder& b, Value* x, DType dtype);
 
+// The data-movement helpers return x itself when the op would not change it.
 Value* reshape(Builder& b, Value* x, const Shape& shape);
 Value* transpose(Builder& b, Value* x, const std::vector<int64_t>& perm);
 Value* broadcast_to(Builder& b, Value* x, const Shape& shape);
 Value* reduce_sum(Builder& b, Value* x, const std::vector<int64_t>& axes, bool keepdims);
-Value* slice(Builder& b, Value* x, const std::vector<int64_t>& start, const std::vector<int64_t>& stop,
-             const std::vector<int64_t>& step);
+Value* slice(Builder& b, Value* x, const std::vector<int64_t>& start,
+             const std::vector<int64_t>& stop, const std::vector<int64_t>& step);
 // x[begin:end] along `axis`, the other dimensions whole.
 Value* slice_axis(Builder& b, Value* x, int64_t axis, int64_t begin, int64_t end);
-Value* pad(Builder& b, Value* x, const std::vector<int64_t>& lo, const std::vector<int64_t>& hi, double value = 0.0);
+Value* pad(Builder& b, Value* x, const std::vector<int64_t>& lo, const std::vector<int64_t>& hi,
+           double value = 0.0);
 
 // Undoes numpy broadcasting: sums `x` over the axes along which `shape` was broadcast
 // to x's shape, then reshapes to `shape`. Returns x itself when the shapes agree.

@@ -22,28 +22,33 @@ using ir::Value;
 }
 
 std::string describe(const Value* v) {
-  std::string name = v->name().empty() ? std::string(v->def()->name()) + " result" : "'" + v->name() + "'";
+  std::string name =
+      v->name().empty() ? std::string(v->def()->name()) + " result" : "'" + v->name() + "'";
   return name + " (" + v->type().str() + ")";
 }
 
-void check_inputs(const Function& fn, const std::vector<Value*>& ys, const std::vector<Value*>& cotangents,
-                  const std::vector<Value*>& wrt) {
+void check_inputs(const Function& fn, const std::vector<Value*>& ys,
+                  const std::vector<Value*>& cotangents, const std::vector<Value*>& wrt) {
   const std::string api = "gradients of @" + fn.name();
   if (ys.size() != cotangents.size())
-    invalid(api, std::to_string(ys.size()) + " values but " + std::to_string(cotangents.size()) + " cotangents");
+    invalid(api, std::to_string(ys.size()) + " values but " + std::to_string(cotangents.size()) +
+                     " cotangents");
   auto check_owned = [&](const Value* v, const char* role) {
     if (!v) invalid(api, std::string("null ") + role + " value");
-    if (v->def()->parent() != &fn) invalid(api, std::string(role) + " value " + describe(v) + " is not in this function");
+    if (v->def()->parent() != &fn)
+      invalid(api, std::string(role) + " value " + describe(v) + " is not in this function");
   };
   for (size_t i = 0; i < ys.size(); ++i) {
     check_owned(ys[i], "differentiated");
     check_owned(cotangents[i], "cotangent");
     if (ys[i]->type() != cotangents[i]->type())
-      invalid(api, "cotangent " + describe(cotangents[i]) + " does not match the type of " + describe(ys[i]));
+      invalid(api, "cotangent " + describe(cotangents[i]) + " does not match the type of " +
+                       describe(ys[i]));
   }
   for (const Value* v : wrt) {
     check_owned(v, "wrt");
-    if (!is_float(v->dtype())) invalid(api, "cannot differentiate with respect to " + describe(v) + ": not floating point");
+    if (!is_float(v->dtype()))
+      invalid(api, "cannot differentiate with respect to " + describe(v) + ": not floating point");
   }
 }
 
@@ -57,10 +62,14 @@ struct Plan {
 
 bool carries_gradient(const Value* v) { return is_float(v->dtype()); }
 
-std::unordered_set<const Value*> values_depending_on(const Function& fn, const std::vector<Value*>& wrt) {
+// Whether gradients stop at this op (zero cotangents for its operands).
+bool blocks_gradients(Op op) { return !vjp_table()[op].non_differentiable_reason.empty(); }
+
+std::unordered_set<const Value*> values_depending_on(const Function& fn,
+                                                     const std::vector<Value*>& wrt) {
   std::unordered_set<const Value*> active(wrt.begin(), wrt.end());
   for (const auto& node : fn.nodes()) {
-    if (!is_differentiable(node->op())) continue;
+    if (blocks_gradients(node->op())) continue;
     bool depends = std::any_of(node->operands().begin(), node->operands().end(),
                                [&](const Value* v) { return active.count(v) != 0; });
     if (!depends) continue;
@@ -71,11 +80,20 @@ std::unordered_set<const Value*> values_depending_on(const Function& fn, const s
 }
 
 void check_supported(const Function& fn, const Node& node) {
-  auto where = [&] { return " in @" + fn.name() + (node.loc().known() ? " at " + node.loc().str() : ""); };
-  if (!has_vjp(node.op()))
-    throw_error(ErrorCode::Unsupported, "gradients: op " + std::string(node.name()) + " has no VJP rule" + where());
+  auto where = [&] {
+    return " in @" + fn.name() + (node.loc().known() ? " at " + node.loc().str() : "");
+  };
+  const VjpTable::Entry& entry = vjp_table()[node.op()];
+  if (!entry.rule) {
+    std::string why = entry.unsupported_reason.empty()
+                          ? "has no VJP rule"
+                          : "is not supported: " + entry.unsupported_reason;
+    throw_error(ErrorCode::Unsupported,
+                "gradients: op " + std::string(node.name()) + " " + why + where());
+  }
   if (node.num_results() != 1 || node.body())
-    throw_error(ErrorCode::Unsupported, "gradients: cannot differentiate " + std::string(node.name()) +
+    throw_error(ErrorCode::Unsupported, "gradients: cannot differentiate " +
+                                            std::string(node.name()) +
                                             " with nested body or several results" + where());
 }
 
@@ -86,12 +104,14 @@ Plan make_plan(const Function& fn, const std::vector<Value*>& ys, const std::vec
     if (plan.active.count(y)) needed.insert(y);
   for (auto it = fn.nodes().rbegin(); it != fn.nodes().rend(); ++it) {
     const Node& node = **it;
-    if (!is_differentiable(node.op())) continue;
+    if (blocks_gradients(node.op())) continue;
     bool wanted = false;
-    for (int r = 0; r < node.num_results(); ++r) wanted = wanted || needed.count(node.result(r));
+    for (int r = 0; r < node.num_results(); ++r)
+      wanted = wanted || needed.count(node.result(r));
     // A wanted value computed from inactive operands is itself a wrt value: stop there.
-    bool has_active_operand = std::any_of(node.operands().begin(), node.operands().end(),
-                                          [&](const Value* v) { return plan.active.count(v) != 0; });
+    bool has_active_operand =
+        std::any_of(node.operands().begin(), node.operands().end(),
+                    [&](const Value* v) { return plan.active.count(v) != 0; });
     if (!wanted || !has_active_operand) continue;
     check_supported(fn, node);
     plan.reverse_order.push_back(&node);
@@ -111,7 +131,8 @@ public:
   }
 
   void run() {
-    for (const Node* node : plan_.reverse_order) propagate(*node);
+    for (const Node* node : plan_.reverse_order)
+      propagate(*node);
   }
 
   // The accumulated cotangent of `v`, or zeros if no gradient reached it.
@@ -133,15 +154,17 @@ private:
     std::vector<Value*> operand_cotangents = vjp_table()[node.op()].rule(b_, node, it->second);
     if (static_cast<int>(operand_cotangents.size()) != node.num_operands())
       throw_error(ErrorCode::Internal, "VJP rule of " + std::string(node.name()) + " returned " +
-                                           std::to_string(operand_cotangents.size()) + " cotangents for " +
+                                           std::to_string(operand_cotangents.size()) +
+                                           " cotangents for " +
                                            std::to_string(node.num_operands()) + " operands");
     for (int i = 0; i < node.num_operands(); ++i) {
       Value* operand = node.operand(i);
       Value* cotangent = operand_cotangents[i];
       if (!cotangent || !plan_.active.count(operand)) continue;
       if (cotangent->type() != operand->type())
-        throw_error(ErrorCode::Internal, "VJP rule of " + std::string(node.name()) + " gave operand " +
-                                             std::to_string(i) + " a cotangent of type " + cotangent->type().str() +
+        throw_error(ErrorCode::Internal, "VJP rule of " + std::string(node.name()) +
+                                             " gave operand " + std::to_string(i) +
+                                             " a cotangent of type " + cotangent->type().str() +
                                              ", expected " + operand->type().str());
       accumulate(operand, cotangent);
     }
@@ -177,13 +200,16 @@ void copy_body(const Function& src, Function& dst) {
   std::unordered_map<const Value*, Value*> map;
   for (const auto& node : src.nodes()) {
     if (node->op() == Op::Parameter) {
-      map[node->result()] = dst.add_param(node->result()->name(), node->result()->type(), node->loc());
+      map[node->result()] =
+          dst.add_param(node->result()->name(), node->result()->type(), node->loc());
       continue;
     }
     std::vector<Value*> operands;
-    for (Value* v : node->operands()) operands.push_back(map.at(v));
+    for (Value* v : node->operands())
+      operands.push_back(map.at(v));
     std::vector<TensorType> types;
-    for (int r = 0; r < node->num_results(); ++r) types.push_back(node->result(r)->type());
+    for (int r = 0; r < node->num_results(); ++r)
+      types.push_back(node->result(r)->type());
     Node* copy = dst.append(node->op(), operands, node->attrs(), types, node->loc());
     for (int r = 0; r < node->num_results(); ++r) {
       copy->result(r)->set_name(node->result(r)->name());
@@ -195,29 +221,39 @@ void copy_body(const Function& src, Function& dst) {
       copy->set_body(std::move(body));
     }
   }
-  for (const ir::Output& out : src.outputs()) dst.add_output(out.name, map.at(out.value));
-  for (const auto& [output, param] : src.output_aliases()) dst.set_output_alias(output, param);
+  for (const ir::Output& out : src.outputs())
+    dst.add_output(out.name, map.at(out.value));
+  for (const auto& [output, param] : src.output_aliases())
+    dst.set_output_alias(output, param);
 }
 
-// The parameters named by wrt_params, checked: present, distinct, floating point, and
-// their "grad_<name>" outputs not already taken.
+// The parameters named by wrt_params, checked: present, distinct, floating point.
 std::vector<int> wrt_param_indices(const Function& fn, const std::vector<std::string>& wrt_params,
                                    const std::string& api) {
   std::vector<int> indices;
   for (const std::string& name : wrt_params) {
     const auto& params = fn.params();
-    auto it = std::find_if(params.begin(), params.end(), [&](const Value* p) { return p->name() == name; });
+    auto it = std::find_if(params.begin(), params.end(),
+                           [&](const Value* p) { return p->name() == name; });
     if (it == params.end()) invalid(api, "@" + fn.name() + " has no parameter '" + name + "'");
     int index = static_cast<int>(it - params.begin());
     if (std::find(indices.begin(), indices.end(), index) != indices.end())
       invalid(api, "parameter '" + name + "' is listed twice");
     if (!is_float((*it)->dtype()))
-      invalid(api, "cannot differentiate with respect to parameter '" + name + "' of type " + (*it)->type().str() +
-                       ": not floating point");
-    if (fn.find_output("grad_" + name)) invalid(api, "@" + fn.name() + " already has an output 'grad_" + name + "'");
+      invalid(api, "cannot differentiate with respect to parameter '" + name + "' of type " +
+                       (*it)->type().str() + ": not floating point");
     indices.push_back(index);
   }
   return indices;
+}
+
+// `base`, or `base` + "_2", "_3", ... if taken: differentiating a function that already
+// has gradient outputs or cotangent parameters (second order) reuses the names.
+template <typename Taken> std::string unused_name(const std::string& base, Taken taken) {
+  std::string name = base;
+  for (int k = 2; taken(name); ++k)
+    name = base + "_" + std::to_string(k);
+  return name;
 }
 
 Function* new_function(ir::Module& module, const std::string& name, const std::string& api) {
@@ -227,12 +263,18 @@ Function* new_function(ir::Module& module, const std::string& name, const std::s
 
 // Differentiates `ys` (with `cotangents`) in `fn` with respect to the given parameters
 // and adds the "grad_<param>" outputs.
-void add_gradient_outputs(Function& fn, const std::vector<Value*>& ys, const std::vector<Value*>& cotangents,
+void add_gradient_outputs(Function& fn, const std::vector<Value*>& ys,
+                          const std::vector<Value*>& cotangents,
                           const std::vector<int>& wrt_indices) {
   std::vector<Value*> wrt;
-  for (int i : wrt_indices) wrt.push_back(fn.params()[i]);
+  for (int i : wrt_indices)
+    wrt.push_back(fn.params()[i]);
   std::vector<Value*> grads = gradients(fn, ys, cotangents, wrt);
-  for (size_t j = 0; j < wrt.size(); ++j) fn.add_output("grad_" + wrt[j]->name(), grads[j]);
+  for (size_t j = 0; j < wrt.size(); ++j) {
+    std::string name = unused_name("grad_" + wrt[j]->name(),
+                                   [&](const std::string& n) { return fn.find_output(n); });
+    fn.add_output(name, grads[j]);
+  }
 }
 
 int output_index(const Function& fn, const std::string& name) {
@@ -243,32 +285,38 @@ int output_index(const Function& fn, const std::string& name) {
 
 } // namespace
 
-std::vector<Value*> gradients(Function& fn, const std::vector<Value*>& ys, const std::vector<Value*>& cotangents,
+std::vector<Value*> gradients(Function& fn, const std::vector<Value*>& ys,
+                              const std::vector<Value*>& cotangents,
                               const std::vector<Value*>& wrt) {
   check_inputs(fn, ys, cotangents, wrt);
   Plan plan = make_plan(fn, ys, wrt);
   int first_new = fn.num_nodes();
   ReversePass pass(fn, plan);
-  for (size_t i = 0; i < ys.size(); ++i) pass.seed(ys[i], cotangents[i]);
+  for (size_t i = 0; i < ys.size(); ++i)
+    pass.seed(ys[i], cotangents[i]);
   pass.run();
   std::vector<Value*> grads;
-  for (Value* v : wrt) grads.push_back(pass.cotangent_or_zeros(v));
+  for (Value* v : wrt)
+    grads.push_back(pass.cotangent_or_zeros(v));
   erase_unused_new_nodes(fn, first_new, grads);
   return grads;
 }
 
-Function* grad(const Function& fn, const std::string& loss_output, const std::vector<std::string>& wrt_params) {
+Function* grad(const Function& fn, const std::string& loss_output,
+               const std::vector<std::string>& wrt_params) {
   const std::string api = "grad";
   ir::Module& module = module_of(fn, api);
   int loss_index = output_index(fn, loss_output);
   if (loss_index < 0) invalid(api, "@" + fn.name() + " has no output '" + loss_output + "'");
   const TensorType& loss_type = fn.outputs()[loss_index].value->type();
   if (loss_type.rank() != 0 || !is_float(loss_type.dtype))
-    invalid(api, "the loss output '" + loss_output + "' must be a floating-point scalar, got " + loss_type.str());
+    invalid(api, "the loss output '" + loss_output + "' must be a floating-point scalar, got " +
+                     loss_type.str());
   std::vector<int> wrt_indices = wrt_param_indices(fn, wrt_params, api);
   // Fails now, before the new function exists, if a path crosses an op without a rule.
   std::vector<Value*> wrt;
-  for (int i : wrt_indices) wrt.push_back(fn.params()[i]);
+  for (int i : wrt_indices)
+    wrt.push_back(fn.params()[i]);
   make_plan(fn, {fn.outputs()[loss_index].value}, wrt);
 
   Function* out = new_function(module, fn.name() + "_grad", api);
@@ -284,12 +332,10 @@ Function* vjp(const Function& fn, const std::vector<std::string>& wrt_params) {
   ir::Module& module = module_of(fn, api);
   std::vector<int> wrt_indices = wrt_param_indices(fn, wrt_params, api);
   std::vector<Value*> outputs, wrt;
-  for (const ir::Output& out : fn.outputs()) {
-    if (fn.find_param(out.name + "_cotangent"))
-      invalid(api, "@" + fn.name() + " already has a parameter '" + out.name + "_cotangent'");
+  for (const ir::Output& out : fn.outputs())
     outputs.push_back(out.value);
-  }
-  for (int i : wrt_indices) wrt.push_back(fn.params()[i]);
+  for (int i : wrt_indices)
+    wrt.push_back(fn.params()[i]);
   make_plan(fn, outputs, wrt);
 
   Function* out = new_function(module, fn.name() + "_vjp", api);
@@ -297,7 +343,9 @@ Function* vjp(const Function& fn, const std::vector<std::string>& wrt_params) {
   std::vector<Value*> ys, cotangents;
   for (const ir::Output& output : out->outputs()) {
     ys.push_back(output.value);
-    cotangents.push_back(out->add_param(output.name + "_cotangent", output.value->type()));
+    std::string name = unused_name(output.name + "_cotangent",
+                                   [&](const std::string& n) { return out->find_param(n); });
+    cotangents.push_back(out->add_param(name, output.value->type()));
   }
   add_gradient_outputs(*out, ys, cotangents, wrt_indices);
   return out;

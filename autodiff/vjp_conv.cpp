@@ -32,7 +32,9 @@ Attrs with_shape(const Node& n, const std::string& name, const Shape& shape) {
 
 // --- convolution -------------------------------------------------------------------------
 
-Value* conv(Builder& b, const Node& n, Value* x, Value* w) { return b.op(Op::Conv2D, {x, w}, window_attrs(n)); }
+Value* conv(Builder& b, const Node& n, Value* x, Value* w) {
+  return b.op(Op::Conv2D, {x, w}, window_attrs(n));
+}
 
 // B(dy, w): the gradient of <conv(x, w), dy> with respect to x of shape x_shape.
 Value* backprop_input(Builder& b, const Node& n, Value* dy, Value* w, const Shape& x_shape) {
@@ -89,7 +91,8 @@ struct PoolWindows {
   int64_t out_h, out_w;
 
   explicit PoolWindows(const Node& n)
-      : kernel(n.attrs().get_ints(n.name(), "kernel")), strides(n.attrs().get_ints(n.name(), "strides")),
+      : kernel(n.attrs().get_ints(n.name(), "kernel")),
+        strides(n.attrs().get_ints(n.name(), "strides")),
         pads(n.attrs().get_ints(n.name(), "pads")), out_h(n.operand(1)->shape()[2]),
         out_w(n.operand(1)->shape()[3]) {}
 
@@ -101,8 +104,10 @@ struct PoolWindows {
 // the declared padding.
 Value* pad_for_windows(Builder& b, Value* v, const PoolWindows& w) {
   const Shape& s = v->shape();
-  int64_t bottom = std::max<int64_t>(0, (w.out_h - 1) * w.strides[0] + w.kernel[0] - s[2] - w.pads[0]);
-  int64_t right = std::max<int64_t>(0, (w.out_w - 1) * w.strides[1] + w.kernel[1] - s[3] - w.pads[1]);
+  int64_t bottom =
+      std::max<int64_t>(0, (w.out_h - 1) * w.strides[0] + w.kernel[0] - s[2] - w.pads[0]);
+  int64_t right =
+      std::max<int64_t>(0, (w.out_w - 1) * w.strides[1] + w.kernel[1] - s[3] - w.pads[1]);
   return pad(b, v, {0, 0, w.pads[0], w.pads[1]}, {0, 0, bottom, right});
 }
 
@@ -115,9 +120,10 @@ Value* window_taps(Builder& b, Value* v, const PoolWindows& w) {
   std::vector<Value*> taps;
   for (int64_t p = 0; p < w.kernel[0]; ++p)
     for (int64_t q = 0; q < w.kernel[1]; ++q) {
-      Value* tap = slice(b, padded, {0, 0, p, q},
-                         {s[0], s[1], p + (w.out_h - 1) * w.strides[0] + 1, q + (w.out_w - 1) * w.strides[1] + 1},
-                         {1, 1, w.strides[0], w.strides[1]});
+      Value* tap = slice(
+          b, padded, {0, 0, p, q},
+          {s[0], s[1], p + (w.out_h - 1) * w.strides[0] + 1, q + (w.out_w - 1) * w.strides[1] + 1},
+          {1, 1, w.strides[0], w.strides[1]});
       taps.push_back(reshape(b, tap, {s[0], s[1], 1, w.out_h, w.out_w}));
     }
   return b.op(Op::Concat, taps, {{"axis", int64_t{2}}});
@@ -130,12 +136,15 @@ Value* chosen_taps(Builder& b, const Node& n, const PoolWindows& w) {
   Value* x = n.operand(0);
   const Shape& s = x->shape();
   Value* x_taps = window_taps(b, x, w);
-  Value* inside = binary(b, Op::Ne, window_taps(b, full(b, x->type(), 1.0), w), scalar_like(b, x, 0.0));
+  Value* inside =
+      binary(b, Op::Ne, window_taps(b, full(b, x->type(), 1.0), w), scalar_like(b, x, 0.0));
   Value* window_max = b.op(Op::MaxPool2D, {x}, n.attrs());
-  Value* is_max = binary(b, Op::Eq, x_taps, reshape(b, window_max, {s[0], s[1], 1, w.out_h, w.out_w}));
+  Value* is_max =
+      binary(b, Op::Eq, x_taps, reshape(b, window_max, {s[0], s[1], 1, w.out_h, w.out_w}));
   Value* is_nan = binary(b, Op::Ne, x_taps, x_taps);
   Value* candidate = binary(b, Op::LogicalAnd, inside, binary(b, Op::LogicalOr, is_max, is_nan));
-  Value* first = b.op(Op::ArgMax, {cast(b, candidate, x->dtype())}, {{"axis", int64_t{2}}, {"keepdims", false}});
+  Value* first = b.op(Op::ArgMax, {cast(b, candidate, x->dtype())},
+                      {{"axis", int64_t{2}}, {"keepdims", false}});
   Value* one_hot = b.op(Op::OneHot, {first}, {{"depth", w.taps()}, {"dtype", x->dtype()}});
   return transpose(b, one_hot, {0, 1, 4, 2, 3});
 }

@@ -32,7 +32,9 @@ Cotangents exp_vjp(Builder& b, const Node& n, Value* g) { return {mul(b, g, resu
 Cotangents log_vjp(Builder& b, const Node& n, Value* g) { return {div(b, g, operand(n, 0))}; }
 
 // d sqrt(x) = 1 / (2 sqrt(x))
-Cotangents sqrt_vjp(Builder& b, const Node& n, Value* g) { return {div(b, scale(b, g, 0.5), result(n))}; }
+Cotangents sqrt_vjp(Builder& b, const Node& n, Value* g) {
+  return {div(b, scale(b, g, 0.5), result(n))};
+}
 
 // d x^(-1/2) = -x^(-3/2) / 2 = -y^3 / 2
 Cotangents rsqrt_vjp(Builder& b, const Node& n, Value* g) {
@@ -105,7 +107,9 @@ Cotangents div_vjp(Builder& b, const Node& n, Value* g) {
 Cotangents pow_vjp(Builder& b, const Node& n, Value* g) {
   Value* base = operand(n, 0);
   Value* exponent = operand(n, 1);
-  Value* da = mul(b, g, mul(b, exponent, binary(b, Op::Pow, base, sub(b, exponent, scalar_like(b, exponent, 1.0)))));
+  Value* da = mul(
+      b, g,
+      mul(b, exponent, binary(b, Op::Pow, base, sub(b, exponent, scalar_like(b, exponent, 1.0)))));
   Value* positive = binary(b, Op::Gt, base, scalar_like(b, base, 0.0));
   Value* safe_base = b.op(Op::Select, {positive, base, scalar_like(b, base, 1.0)});
   Value* dy_db = select_or_zero(b, positive, mul(b, result(n), unary(b, Op::Log, safe_base)));

@@ -12,15 +12,20 @@ using namespace emit;
 using ir::Node;
 using Cotangents = std::vector<Value*>;
 
-const std::vector<int64_t>& ints(const Node& n, const std::string& name) { return n.attrs().get_ints(n.name(), name); }
+const std::vector<int64_t>& ints(const Node& n, const std::string& name) {
+  return n.attrs().get_ints(n.name(), name);
+}
 int64_t axis_of(const Node& n) { return n.attrs().get_int(n.name(), "axis"); }
 
-Cotangents reshape_vjp(Builder& b, const Node& n, Value* g) { return {reshape(b, g, n.operand(0)->shape())}; }
+Cotangents reshape_vjp(Builder& b, const Node& n, Value* g) {
+  return {reshape(b, g, n.operand(0)->shape())};
+}
 
 Cotangents transpose_vjp(Builder& b, const Node& n, Value* g) {
   const auto& perm = ints(n, "perm");
   std::vector<int64_t> inverse(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < perm.size(); ++i)
+    inverse[perm[i]] = static_cast<int64_t>(i);
   return {transpose(b, g, inverse)};
 }
 
@@ -88,7 +93,8 @@ Cotangents pad_vjp(Builder& b, const Node& n, Value* g) {
   const Shape& x_shape = n.operand(0)->shape();
   const auto& lo = ints(n, "pads_lo");
   std::vector<int64_t> stop(x_shape.size()), step(x_shape.size(), 1);
-  for (size_t d = 0; d < x_shape.size(); ++d) stop[d] = lo[d] + x_shape[d];
+  for (size_t d = 0; d < x_shape.size(); ++d)
+    stop[d] = lo[d] + x_shape[d];
   return {slice(b, g, lo, stop, step)};
 }
 

@@ -12,7 +12,9 @@ using namespace emit;
 using ir::Node;
 using Cotangents = std::vector<Value*>;
 
-const std::vector<int64_t>& reduced_axes(const Node& n) { return n.attrs().get_ints(n.name(), "axes"); }
+const std::vector<int64_t>& reduced_axes(const Node& n) {
+  return n.attrs().get_ints(n.name(), "axes");
+}
 
 // A reduction's result (or its cotangent) reshaped so that it broadcasts against the
 // input: the reduced axes become 1.
@@ -45,7 +47,8 @@ Cotangents reduce_prod_vjp(Builder& b, const Node& n, Value* g) {
   Value* nonzero_product = b.op(Op::ReduceProd, {nonzero_x}, {{"axes", axes}, {"keepdims", true}});
   Value* zero_count = reduce_sum(b, cast(b, is_zero, x->dtype()), axes, true);
   Value* no_zero = binary(b, Op::Eq, zero_count, scalar_like(b, x, 0.0));
-  Value* the_only_zero = binary(b, Op::LogicalAnd, is_zero, binary(b, Op::Eq, zero_count, scalar_like(b, x, 1.0)));
+  Value* the_only_zero =
+      binary(b, Op::LogicalAnd, is_zero, binary(b, Op::Eq, zero_count, scalar_like(b, x, 1.0)));
   Value* product_of_others = b.op(Op::Select, {no_zero, div(b, nonzero_product, nonzero_x),
                                                select_or_zero(b, the_only_zero, nonzero_product)});
   return {mul(b, with_kept_dims(b, n, g), product_of_others)};

@@ -1,5 +1,5 @@
-// Assembles the VJP table: the rules of each op family, and the explicit list of
-// non-differentiable ops (see the comment at the top of autodiff/autodiff.h).
+// Assembles the VJP table: the rules of each op family, and the explicit lists of
+// non-differentiable and unsupported ops (see the comment at the top of autodiff/autodiff.h).
 #include "autodiff/vjp_table.h"
 
 #include "autodiff/autodiff.h"
@@ -9,8 +9,9 @@ namespace loom::autodiff {
 
 VjpTable::Entry& VjpTable::fresh_entry(Op op) {
   Entry& e = entries_[static_cast<int>(op)];
-  if (e.rule || !e.non_differentiable_reason.empty())
-    throw_error(ErrorCode::Internal, "VJP table: op " + std::string(op_name(op)) + " is declared twice");
+  if (e.rule || !e.non_differentiable_reason.empty() || !e.unsupported_reason.empty())
+    throw_error(ErrorCode::Internal,
+                "VJP table: op " + std::string(op_name(op)) + " is declared twice");
   return e;
 }
 
@@ -18,6 +19,10 @@ void VjpTable::define(Op op, VjpRule rule) { fresh_entry(op).rule = rule; }
 
 void VjpTable::declare_non_differentiable(Op op, const std::string& reason) {
   fresh_entry(op).non_differentiable_reason = reason;
+}
+
+void VjpTable::declare_unsupported(Op op, const std::string& reason) {
+  fresh_entry(op).unsupported_reason = reason;
 }
 
 namespace {
@@ -32,10 +37,13 @@ void declare_non_differentiable_ops(VjpTable& t) {
   for (Op op : {Op::LogicalNot, Op::LogicalAnd, Op::LogicalOr})
     t.declare_non_differentiable(op, "logical ops act on bool values");
   for (Op op : {Op::Sign, Op::Floor, Op::Ceil})
-    t.declare_non_differentiable(op, "piecewise constant: the derivative is zero almost everywhere");
+    t.declare_non_differentiable(op,
+                                 "piecewise constant: the derivative is zero almost everywhere");
   for (Op op : {Op::ArgMax, Op::ArgMin})
     t.declare_non_differentiable(op, "an index result is piecewise constant");
   t.declare_non_differentiable(Op::OneHot, "its operand is an integer index");
+  // Fusion groups are made by a pass that runs after autodiff.
+  t.declare_unsupported(Op::Fusion, "differentiate before the fusion pass, not after");
 }
 
 VjpTable make_table() {
@@ -57,6 +65,9 @@ const VjpTable& vjp_table() {
 
 bool has_vjp(Op op) { return vjp_table()[op].rule != nullptr; }
 
-bool is_differentiable(Op op) { return vjp_table()[op].non_differentiable_reason.empty(); }
+bool is_differentiable(Op op) {
+  const VjpTable::Entry& e = vjp_table()[op];
+  return e.non_differentiable_reason.empty() && e.unsupported_reason.empty();
+}
 
 } // namespace loom::autodiff

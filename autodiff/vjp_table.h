@@ -19,18 +19,21 @@ namespace loom::autodiff {
 // returned cotangent has exactly the operand's type. Rules use only differentiable
 // ops on paths from the node's float operands and cotangent to the results, so that
 // their output can be differentiated again.
-using VjpRule = std::vector<ir::Value*> (*)(ir::Builder& b, const ir::Node& node, ir::Value* cotangent);
+using VjpRule = std::vector<ir::Value*> (*)(ir::Builder& b, const ir::Node& node,
+                                            ir::Value* cotangent);
 
 class VjpTable {
 public:
   struct Entry {
-    VjpRule rule = nullptr;               // set for differentiable ops
-    std::string non_differentiable_reason; // set for ops declared non-differentiable
+    VjpRule rule = nullptr;                // differentiable ops
+    std::string non_differentiable_reason; // ops through which no gradient flows (zero)
+    std::string unsupported_reason;        // ops autodiff refuses to cross (an error)
   };
 
-  // Each op is declared once, one way or the other (a second declaration is a bug).
+  // Each op is declared once, in one of the three ways (a second declaration is a bug).
   void define(Op op, VjpRule rule);
   void declare_non_differentiable(Op op, const std::string& reason);
+  void declare_unsupported(Op op, const std::string& reason);
 
   const Entry& operator[](Op op) const { return entries_[static_cast<int>(op)]; }
 

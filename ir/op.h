@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace loom {
@@ -21,6 +22,7 @@ enum OpTrait : uint32_t {
   kContraction = 1u << 9,  // matmul and convolutions
   kLayout = 1u << 10,      // pure data movement
   kRandom = 1u << 11,      // counter-based random numbers from a seed operand
+  kInternal = 1u << 12,    // made by passes, not by users (no builder function)
 };
 
 enum class Op : uint16_t {
@@ -36,9 +38,16 @@ inline constexpr int kNumOps = 0
 struct OpInfo {
   Op op;
   std::string_view mnemonic;
-  int operand_count; // -1: variadic (at least one)
+  int operand_count; // >= 0 exact; kVariadic: at least one; kAnyCount: zero or more
   uint32_t traits;
 };
+
+inline constexpr int kVariadic = -1;
+inline constexpr int kAnyCount = -2;
+// Whether a node of this op may have n operands.
+bool operand_count_ok(const OpInfo& info, int n);
+// "2", "at least 1", "any number of" — for messages and listings.
+std::string operand_count_str(const OpInfo& info);
 
 const OpInfo& op_info(Op op);
 inline std::string_view op_name(Op op) { return op_info(op).mnemonic; }

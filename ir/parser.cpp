@@ -810,13 +810,10 @@ private:
   }
 
   void check_operand_count(const NodeSyntax& syntax) const {
-    int expected = op_info(syntax.op).operand_count;
+    const OpInfo& info = op_info(syntax.op);
     int count = static_cast<int>(syntax.operands.size());
-    if (expected < 0 && count == 0)
-      diag_.fail(syntax.pos,
-                 "expected at least 1 operand for " + std::string(op_name(syntax.op)) + ", got 0");
-    if (expected >= 0 && count != expected)
-      diag_.fail(syntax.pos, "expected " + std::to_string(expected) + " operand(s) for " +
+    if (!operand_count_ok(info, count))
+      diag_.fail(syntax.pos, "expected " + operand_count_str(info) + " operand(s) for " +
                                  std::string(op_name(syntax.op)) + ", got " +
                                  std::to_string(count));
   }

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <unordered_map>
 
@@ -28,6 +27,11 @@ namespace pb = ::loom::proto;
 
 // Bumped whenever a change to ir/loom.proto changes the meaning of existing files.
 constexpr uint32_t kFormatVersion = 1;
+
+// Nested bodies may go this deep. The limit keeps the reader's recursion (and the
+// verifier's) shallow, and stays well inside protobuf's parse depth limit of 100 messages,
+// so that everything the writer accepts, the reader can parse.
+constexpr int kMaxBodyNesting = 32;
 
 // Literal bytes are copied to and from the file as they are in memory.
 static_assert(std::endian::native == std::endian::little,
@@ -161,7 +165,12 @@ private:
       in_context(what + " attribute '" + name + "'",
                  [&] { write_attr(name, value, *out.add_attributes()); });
     write_loc(node.loc(), out);
-    if (node.body()) write_function(*node.body(), *out.mutable_body());
+    if (node.body()) {
+      if (++body_nesting_ > kMaxBodyNesting)
+        fail(what + " body: bodies nested more than " + std::to_string(kMaxBodyNesting) + " deep");
+      write_function(*node.body(), *out.mutable_body());
+      --body_nesting_;
+    }
   }
 
   static uint32_t number_of(const ValueNumbers& numbers, const Value* value,
@@ -241,6 +250,7 @@ private:
   pb::Module proto_;
   std::unordered_map<const void*, const std::string*> constant_names_;
   std::unordered_map<std::string, uint32_t> file_indices_;
+  int body_nesting_ = 0;
 };
 
 std::string serialize_deterministically(const pb::Module& proto) {
@@ -287,8 +297,9 @@ class ModuleReader;
 // Rebuilds one function (or nested body) from its message.
 class FunctionReader {
 public:
-  FunctionReader(const ModuleReader& module, const pb::Function& proto, Function& fn)
-      : module_(module), proto_(proto), fn_(fn) {
+  // `nesting`: 0 for a module function, 1 for its nodes' bodies, and so on.
+  FunctionReader(const ModuleReader& module, const pb::Function& proto, Function& fn, int nesting)
+      : module_(module), proto_(proto), fn_(fn), nesting_(nesting) {
     for (const pb::Node& node : proto.nodes())
       value_count_ += node.results_size();
   }
@@ -332,10 +343,9 @@ private:
   std::vector<Value*> read_operands(Op op, const pb::Node& proto) const {
     const OpInfo& info = op_info(op);
     int count = proto.operands_size();
-    if (info.operand_count >= 0 ? count != info.operand_count : count < 1)
-      fail(std::string(info.mnemonic) + " takes " +
-           (info.operand_count >= 0 ? std::to_string(info.operand_count) : "at least 1") +
-           " operands, got " + std::to_string(count));
+    if (!operand_count_ok(info, count))
+      fail(std::string(info.mnemonic) + " takes " + operand_count_str(info) + " operands, got " +
+           std::to_string(count));
     std::vector<Value*> operands;
     for (int i = 0; i < count; ++i)
       operands.push_back(
@@ -385,6 +395,7 @@ private:
   const ModuleReader& module_;
   const pb::Function& proto_;
   Function& fn_;
+  int nesting_;
   std::vector<Value*> values_; // by value number
   size_t value_count_ = 0;     // values the function will have once read
   bool seen_non_parameter_ = false;
@@ -439,7 +450,7 @@ private:
     std::string where = "function " + text::sigil_name('@', proto.name());
     if (module_->find_function(proto.name())) fail("duplicate " + where);
     Function* fn = module_->add_function(proto.name());
-    in_context(where, [&] { FunctionReader(*this, proto, *fn).read(); });
+    in_context(where, [&] { FunctionReader(*this, proto, *fn, 0).read(); });
   }
 
   const pb::Module& proto_;
@@ -498,8 +509,10 @@ SourceLoc FunctionReader::read_loc(const pb::Node& proto) const {
 
 // A body lives in the same module (for its constants) without being one of its functions.
 std::unique_ptr<Function> FunctionReader::read_body(const pb::Function& proto) const {
+  if (nesting_ + 1 > kMaxBodyNesting)
+    fail("bodies nested more than " + std::to_string(kMaxBodyNesting) + " deep");
   auto body = std::make_unique<Function>(proto.name(), module_.module());
-  FunctionReader(module_, proto, *body).read();
+  FunctionReader(module_, proto, *body, nesting_ + 1).read();
   return body;
 }
 

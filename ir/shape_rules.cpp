@@ -429,8 +429,9 @@ Types avg_pool_grad_rule(const Ctx& c) { // (dy)
   return {TensorType{c.in[0].dtype, x}};
 }
 
-Types parameter_rule(const Ctx& c) {
-  throw_error(ErrorCode::InvalidArgument, c.name() + ": parameter types are declared, not inferred");
+// Parameter types are declared; fusion result types are its body's output types.
+Types declared_rule(const Ctx& c) {
+  throw_error(ErrorCode::InvalidArgument, c.name() + ": result types are declared, not inferred");
 }
 
 // The rule table, keyed by op. Elementwise unary/binary ops use the generic rules.
@@ -443,7 +444,8 @@ std::array<Rule, kNumOps> make_rules() {
   }
   auto set = [&](Op op, Rule rule) { r[static_cast<int>(op)] = std::move(rule); };
   set(Op::Constant, constant_rule);
-  set(Op::Parameter, parameter_rule);
+  set(Op::Parameter, declared_rule);
+  set(Op::Fusion, declared_rule);
   set(Op::Iota, iota_rule);
   set(Op::RandomUniform, random_rule);
   set(Op::RandomNormal, random_rule);
@@ -505,11 +507,9 @@ int64_t window_output_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k
 std::vector<TensorType> infer_types(Op op, const std::vector<TensorType>& operands, const Attrs& attrs) {
   const OpInfo& info = op_info(op);
   std::string name(info.mnemonic);
-  if (info.operand_count >= 0 && static_cast<int>(operands.size()) != info.operand_count)
-    throw_error(ErrorCode::InvalidArgument, name + ": expects " + std::to_string(info.operand_count) +
+  if (!operand_count_ok(info, static_cast<int>(operands.size())))
+    throw_error(ErrorCode::InvalidArgument, name + ": expects " + operand_count_str(info) +
                                                 " operands, got " + std::to_string(operands.size()));
-  if (info.operand_count < 0 && operands.empty())
-    throw_error(ErrorCode::InvalidArgument, name + ": expects at least one operand");
   const Rule& rule = rules()[static_cast<int>(op)];
   if (!rule) throw_error(ErrorCode::Internal, name + ": no shape rule");
   Ctx ctx{op, operands, attrs};

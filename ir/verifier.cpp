@@ -55,8 +55,8 @@ private:
   void check_node(const Node& node) {
     if (node.parent() != &fn_) fail(&node, "node belongs to another function");
     const OpInfo& info = op_info(node.op());
-    if (info.operand_count >= 0 && node.num_operands() != info.operand_count)
-      fail(&node, "expects " + std::to_string(info.operand_count) + " operands, has " +
+    if (!operand_count_ok(info, node.num_operands()))
+      fail(&node, "expects " + operand_count_str(info) + " operands, has " +
                       std::to_string(node.num_operands()));
     std::vector<TensorType> operand_types;
     for (int i = 0; i < node.num_operands(); ++i) {
@@ -76,6 +76,8 @@ private:
     }
     if (node.op() == Op::Parameter) {
       if (node.num_results() != 1) fail(&node, "parameter must have one result");
+    } else if (node.op() == Op::Fusion) {
+      check_fusion_signature(node, operand_types);
     } else {
       check_types(node, operand_types);
     }
@@ -96,6 +98,26 @@ private:
     } else if (u.index < 0 || u.index >= u.user->num_operands() || u.user->operand(u.index) != &v) {
       fail(&node, "stale use in a result's use list");
     }
+  }
+
+  // A fusion's body takes the operands as parameters and returns the results.
+  void check_fusion_signature(const Node& node, const std::vector<TensorType>& operand_types) {
+    const Function* body = node.body();
+    if (!body) fail(&node, "fusion node without a body");
+    if (body->params().size() != operand_types.size())
+      fail(&node, "body has " + std::to_string(body->params().size()) + " parameters for " +
+                      std::to_string(operand_types.size()) + " operands");
+    for (size_t i = 0; i < operand_types.size(); ++i)
+      if (body->params()[i]->type() != operand_types[i])
+        fail(&node, "body parameter " + std::to_string(i) + " has type " + body->params()[i]->type().str() +
+                        ", operand is " + operand_types[i].str());
+    if (static_cast<int>(body->outputs().size()) != node.num_results())
+      fail(&node, "body has " + std::to_string(body->outputs().size()) + " outputs for " +
+                      std::to_string(node.num_results()) + " results");
+    for (int r = 0; r < node.num_results(); ++r)
+      if (body->outputs()[r].value->type() != node.result(r)->type())
+        fail(&node, "result " + std::to_string(r) + " has type " + node.result(r)->type().str() +
+                        ", body output is " + body->outputs()[r].value->type().str());
   }
 
   void check_types(const Node& node, const std::vector<TensorType>& operand_types) {

@@ -33,7 +33,8 @@ std::string Executable::describe_inputs() const {
 TensorMap Executable::run(const TensorMap& inputs) {
   for (const auto& [name, tensor] : inputs) {
     bool known = false;
-    for (const IOSpec& spec : inputs_) known = known || spec.name == name;
+    for (const IOSpec& spec : inputs_)
+      known = known || spec.name == name;
     if (!known)
       throw_input_error("unknown input '" + name + "'; expected inputs: " + describe_inputs());
   }
@@ -48,7 +49,8 @@ TensorMap Executable::run(const TensorMap& inputs) {
   }
   std::vector<Tensor> results = run(ordered);
   TensorMap named;
-  for (size_t i = 0; i < outputs_.size(); ++i) named[outputs_[i].name] = std::move(results[i]);
+  for (size_t i = 0; i < outputs_.size(); ++i)
+    named[outputs_[i].name] = std::move(results[i]);
   return named;
 }
 
@@ -56,7 +58,8 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& inputs) {
   if (inputs.size() != inputs_.size())
     throw_input_error("expected " + std::to_string(inputs_.size()) + " inputs (" +
                       describe_inputs() + "), got " + std::to_string(inputs.size()));
-  for (size_t i = 0; i < inputs_.size(); ++i) check_input(inputs_[i], inputs[i]);
+  for (size_t i = 0; i < inputs_.size(); ++i)
+    check_input(inputs_[i], inputs[i]);
   std::vector<Tensor> results = execute(inputs);
   // A target returning the wrong outputs is a loom bug, not a user error.
   if (results.size() != outputs_.size())
@@ -66,9 +69,8 @@ std::vector<Tensor> Executable::run(const std::vector<Tensor>& inputs) {
   for (size_t i = 0; i < outputs_.size(); ++i)
     if (!results[i].defined() || results[i].type() != outputs_[i].type)
       throw_error(ErrorCode::Internal, "target '" + target() + "' returned output '" +
-                                           outputs_[i].name + "' as " +
-                                           results[i].type().str() + ", expected " +
-                                           outputs_[i].type.str());
+                                           outputs_[i].name + "' as " + results[i].type().str() +
+                                           ", expected " + outputs_[i].type.str());
   return results;
 }
 

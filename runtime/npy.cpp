@@ -22,7 +22,7 @@ struct NpyDType {
   const char* descr;
 };
 constexpr NpyDType kNpyDTypes[] = {
-    {DType::F32, "<f4"}, {DType::F64, "<f8"}, {DType::F16, "<f2"}, {DType::I8, "|i1"},
+    {DType::F32, "<f4"}, {DType::F64, "<f8"}, {DType::F16, "<f2"},  {DType::I8, "|i1"},
     {DType::I32, "<i4"}, {DType::I64, "<i8"}, {DType::Bool, "|b1"},
 };
 
@@ -32,7 +32,8 @@ constexpr NpyDType kNpyDTypes[] = {
 
 std::string supported_descrs() {
   std::string s;
-  for (const NpyDType& d : kNpyDTypes) s += (s.empty() ? "" : ", ") + std::string(d.descr);
+  for (const NpyDType& d : kNpyDTypes)
+    s += (s.empty() ? "" : ", ") + std::string(d.descr);
   return s;
 }
 
@@ -42,9 +43,9 @@ DType dtype_from_descr(const std::string& descr, const std::string& source) {
   // numpy writes '|' for one-byte types but also accepts '<' and '='; so do we.
   if (descr == "<i1" || descr == "=i1") return DType::I8;
   if (descr == "<b1" || descr == "=b1") return DType::Bool;
-  throw_error(ErrorCode::Unsupported, "npy file '" + source + "' has dtype '" + descr +
-                                          "', which loom does not support (supported: " +
-                                          supported_descrs() + ")");
+  throw_error(ErrorCode::Unsupported,
+              "npy file '" + source + "' has dtype '" + descr +
+                  "', which loom does not support (supported: " + supported_descrs() + ")");
 }
 
 // The header is a Python dict literal such as
@@ -66,10 +67,14 @@ public:
     while (!try_consume('}')) {
       std::string key = parse_string();
       expect(':');
-      if (key == "descr") h.descr = parse_string();
-      else if (key == "fortran_order") h.fortran_order = parse_bool();
-      else if (key == "shape") h.shape = parse_shape();
-      else fail("unknown header key '" + key + "'");
+      if (key == "descr")
+        h.descr = parse_string();
+      else if (key == "fortran_order")
+        h.fortran_order = parse_bool();
+      else if (key == "shape")
+        h.shape = parse_shape();
+      else
+        fail("unknown header key '" + key + "'");
       if (!try_consume(',')) {
         expect('}');
         break;
@@ -84,7 +89,8 @@ private:
   [[noreturn]] void fail(const std::string& what) { malformed(source_, "header " + what); }
 
   void skip_space() {
-    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
+    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_])))
+      ++pos_;
   }
   bool try_consume(char c) {
     skip_space();
@@ -95,7 +101,8 @@ private:
     return false;
   }
   void expect(char c) {
-    if (!try_consume(c)) fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_));
+    if (!try_consume(c))
+      fail(std::string("expected '") + c + "' at offset " + std::to_string(pos_));
   }
 
   std::string parse_string() {
@@ -156,14 +163,16 @@ private:
 
 uint32_t read_le(std::span<const uint8_t> bytes, size_t offset, size_t width) {
   uint32_t v = 0;
-  for (size_t i = 0; i < width; ++i) v |= static_cast<uint32_t>(bytes[offset + i]) << (8 * i);
+  for (size_t i = 0; i < width; ++i)
+    v |= static_cast<uint32_t>(bytes[offset + i]) << (8 * i);
   return v;
 }
 
 int64_t checked_numel(const Shape& shape, const std::string& source) {
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d != 0 && n > kMaxElements / d) malformed(source, "shape " + shape_str(shape) + " is too large");
+    if (d != 0 && n > kMaxElements / d)
+      malformed(source, "shape " + shape_str(shape) + " is too large");
     n *= d;
   }
   return n;
@@ -176,13 +185,14 @@ std::string_view split_header(std::span<const uint8_t> bytes, const std::string&
     malformed(source, "missing the \\x93NUMPY magic string");
   uint8_t major = bytes[kMagicSize];
   size_t length_width = 0;
-  if (major == 1) length_width = 2;
-  else if (major == 2 || major == 3) length_width = 4;
+  if (major == 1)
+    length_width = 2;
+  else if (major == 2 || major == 3)
+    length_width = 4;
   else
-    throw_error(ErrorCode::Unsupported, "npy file '" + source + "' has format version " +
-                                            std::to_string(major) + "." +
-                                            std::to_string(bytes[kMagicSize + 1]) +
-                                            " (supported: 1.0, 2.0, 3.0)");
+    throw_error(ErrorCode::Unsupported,
+                "npy file '" + source + "' has format version " + std::to_string(major) + "." +
+                    std::to_string(bytes[kMagicSize + 1]) + " (supported: 1.0, 2.0, 3.0)");
   size_t length_offset = kMagicSize + 2;
   if (bytes.size() < length_offset + length_width) malformed(source, "truncated header length");
   size_t header_length = read_le(bytes, length_offset, length_width);
@@ -196,24 +206,27 @@ std::string_view split_header(std::span<const uint8_t> bytes, const std::string&
 // bool bytes other than 0/1 would be undefined behaviour when read as C++ bool.
 void normalize_bools(Tensor& t) {
   auto* p = static_cast<uint8_t*>(t.raw_data());
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = p[i] != 0;
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = p[i] != 0;
 }
 
 std::string shape_tuple(const Shape& shape) {
   std::string s = "(";
-  for (int64_t d : shape) s += std::to_string(d) + ", ";
-  if (shape.size() > 1) s.resize(s.size() - 2); // (2, 3) but (3,) and ()
-  else if (shape.size() == 1) s.pop_back();
+  for (int64_t d : shape)
+    s += std::to_string(d) + ", ";
+  if (shape.size() > 1)
+    s.resize(s.size() - 2); // (2, 3) but (3,) and ()
+  else if (shape.size() == 1)
+    s.pop_back();
   return s + ")";
 }
 
 const char* descr_of(DType dtype) {
   for (const NpyDType& d : kNpyDTypes)
     if (d.dtype == dtype) return d.descr;
-  throw_error(ErrorCode::Unsupported, "cannot write a " + std::string(dtype_name(dtype)) +
-                                          " tensor as npy: numpy has no " +
-                                          std::string(dtype_name(dtype)) +
-                                          " dtype (cast it to f32 first)");
+  throw_error(ErrorCode::Unsupported,
+              "cannot write a " + std::string(dtype_name(dtype)) + " tensor as npy: numpy has no " +
+                  std::string(dtype_name(dtype)) + " dtype (cast it to f32 first)");
 }
 
 } // namespace
@@ -242,20 +255,23 @@ Tensor npy_from_bytes(std::span<const uint8_t> bytes, const std::string& source_
 }
 
 std::vector<uint8_t> npy_to_bytes(const Tensor& tensor) {
-  if (!tensor.defined()) throw_error(ErrorCode::InvalidArgument, "cannot write an undefined tensor as npy");
+  if (!tensor.defined())
+    throw_error(ErrorCode::InvalidArgument, "cannot write an undefined tensor as npy");
   std::string header = std::string("{'descr': '") + descr_of(tensor.dtype()) +
                        "', 'fortran_order': False, 'shape': " + shape_tuple(tensor.shape()) + ", }";
   // Version 1.0 has a 2-byte header length; 2.0 a 4-byte one for huge headers.
   bool version2 = header.size() + 1 + kMagicSize + 4 > 0xFFFF;
   size_t prefix = kMagicSize + 2 + (version2 ? 4 : 2);
-  size_t padded = (prefix + header.size() + 1 + kHeaderAlignment - 1) / kHeaderAlignment * kHeaderAlignment;
+  size_t padded =
+      (prefix + header.size() + 1 + kHeaderAlignment - 1) / kHeaderAlignment * kHeaderAlignment;
   header.append(padded - prefix - header.size() - 1, ' ');
   header += '\n';
 
   std::vector<uint8_t> bytes(kMagic, kMagic + kMagicSize);
   bytes.push_back(version2 ? 2 : 1);
   bytes.push_back(0);
-  for (size_t i = 0; i < (version2 ? 4u : 2u); ++i) bytes.push_back((header.size() >> (8 * i)) & 0xFF);
+  for (size_t i = 0; i < (version2 ? 4u : 2u); ++i)
+    bytes.push_back((header.size() >> (8 * i)) & 0xFF);
   bytes.insert(bytes.end(), header.begin(), header.end());
   const auto* data = static_cast<const uint8_t*>(tensor.raw_data());
   bytes.insert(bytes.end(), data, data + tensor.nbytes());
@@ -265,7 +281,8 @@ std::vector<uint8_t> npy_to_bytes(const Tensor& tensor) {
 Tensor read_npy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw_error(ErrorCode::IOError, "cannot open npy file '" + path + "' for reading");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   if (in.bad()) throw_error(ErrorCode::IOError, "error while reading npy file '" + path + "'");
   return npy_from_bytes(bytes, path);
 }
@@ -274,7 +291,8 @@ void write_npy(const std::string& path, const Tensor& tensor) {
   std::vector<uint8_t> bytes = npy_to_bytes(tensor);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw_error(ErrorCode::IOError, "cannot open npy file '" + path + "' for writing");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   out.close();
   if (!out) throw_error(ErrorCode::IOError, "error while writing npy file '" + path + "'");
 }

@@ -21,7 +21,8 @@ Tensor read_npy(const std::string& path);
 void write_npy(const std::string& path, const Tensor& tensor);
 
 // In-memory forms. `source_name` is used in error messages in place of a file name.
-Tensor npy_from_bytes(std::span<const uint8_t> bytes, const std::string& source_name = "<npy bytes>");
+Tensor npy_from_bytes(std::span<const uint8_t> bytes,
+                      const std::string& source_name = "<npy bytes>");
 std::vector<uint8_t> npy_to_bytes(const Tensor& tensor);
 
 } // namespace loom

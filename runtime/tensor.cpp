@@ -16,10 +16,10 @@ std::shared_ptr<uint8_t> allocate_zeroed(int64_t nbytes) {
   size_t size = static_cast<size_t>(nbytes);
   size = (size + kStorageAlignment - 1) / kStorageAlignment * kStorageAlignment;
   if (size == 0) size = kStorageAlignment;
-  auto* bytes = static_cast<uint8_t*>(::operator new(size, std::align_val_t{kStorageAlignment}));
+  auto* bytes = static_cast<uint8_t*>(::operator new (size, std::align_val_t{kStorageAlignment}));
   std::memset(bytes, 0, size);
   return std::shared_ptr<uint8_t>(
-      bytes, [](uint8_t* p) { ::operator delete(p, std::align_val_t{kStorageAlignment}); });
+      bytes, [](uint8_t* p) { ::operator delete (p, std::align_val_t{kStorageAlignment}); });
 }
 
 // Shortest text that reads back as the same value in the tensor's own precision.
@@ -46,7 +46,8 @@ Tensor::Tensor(DType dtype, Shape shape) : type_{dtype, std::move(shape)} {
 
 Tensor Tensor::full(DType dtype, Shape shape, double value) {
   Tensor t(dtype, std::move(shape));
-  for (int64_t i = 0; i < t.numel(); ++i) store_from_double(dtype, t.raw_data(), i, value);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    store_from_double(dtype, t.raw_data(), i, value);
   return t;
 }
 
@@ -71,10 +72,9 @@ Tensor Tensor::clone() const {
 Tensor Tensor::reshaped(Shape shape) const {
   int64_t n = shape_numel(shape);
   if (n != numel_)
-    throw_error(ErrorCode::ShapeMismatch, "cannot reshape " + type_.str() + " (" +
-                                              std::to_string(numel_) + " elements) to " +
-                                              shape_str(shape) + " (" + std::to_string(n) +
-                                              " elements)");
+    throw_error(ErrorCode::ShapeMismatch,
+                "cannot reshape " + type_.str() + " (" + std::to_string(numel_) + " elements) to " +
+                    shape_str(shape) + " (" + std::to_string(n) + " elements)");
   Tensor view = *this;
   view.type_.shape = std::move(shape);
   return view;
@@ -99,8 +99,8 @@ std::string Tensor::str(int64_t max_elements) const {
 
 void Tensor::check_dtype(DType want) const {
   if (type_.dtype != want)
-    throw_error(ErrorCode::DTypeMismatch, "tensor of type " + type_.str() + " accessed as " +
-                                              std::string(dtype_name(want)));
+    throw_error(ErrorCode::DTypeMismatch,
+                "tensor of type " + type_.str() + " accessed as " + std::string(dtype_name(want)));
 }
 
 } // namespace loom

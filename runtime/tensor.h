@@ -25,6 +25,17 @@ public:
   static Tensor ones(DType dtype, Shape shape) { return full(dtype, std::move(shape), 1.0); }
   template <typename T> static Tensor from_vector(Shape shape, const std::vector<T>& values);
   static Tensor from_literal(const Literal& lit);
+  // A non-owning view of memory owned by someone else (generated code's buffers);
+  // the memory must outlive every copy of the returned tensor.
+  static Tensor wrap(const TensorType& type, void* data) {
+    static uint8_t empty_storage alignas(64)[64];
+    Tensor t;
+    t.type_ = type;
+    t.numel_ = type.numel();
+    uint8_t* p = data ? static_cast<uint8_t*>(data) : empty_storage;
+    t.storage_ = std::shared_ptr<uint8_t>(p, [](uint8_t*) {});
+    return t;
+  }
   Literal to_literal() const;
 
   bool defined() const { return storage_ != nullptr; }

@@ -25,7 +25,9 @@ void list_ops() {
               "cuda", "onnx");
   for (int i = 0; i < loom::kNumOps; ++i) {
     const loom::OpInfo& info = loom::op_info(static_cast<loom::Op>(i));
-    std::string operands = info.operand_count < 0 ? "variadic" : std::to_string(info.operand_count);
+    std::string operands = info.operand_count == loom::kVariadic   ? "1+"
+                           : info.operand_count == loom::kAnyCount ? "0+"
+                                                                   : std::to_string(info.operand_count);
     const char* interp = loom::interp::has_interp_kernel(info.op) ? "yes" : "no";
     std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", std::string(info.mnemonic).c_str(),
                 operands.c_str(), loom::trait_list(info.traits).c_str(), interp, "no", "no", "no", "no");

@@ -11,6 +11,7 @@ PACKAGES=(
   libopenblas-dev
   python3-numpy
   dataset-fashion-mnist
+  zlib1g-dev
 )
 
 SUDO=""

@@ -15,15 +15,9 @@
 
 namespace loom::interp {
 
-template <typename T> struct ComputeTypeOf {
-  using type = T;
-};
-template <> struct ComputeTypeOf<Half> {
-  using type = float;
-};
-template <> struct ComputeTypeOf<BFloat16> {
-  using type = float;
-};
+template <typename T> struct ComputeTypeOf { using type = T; };
+template <> struct ComputeTypeOf<Half> { using type = float; };
+template <> struct ComputeTypeOf<BFloat16> { using type = float; };
 // float for f16/bf16, the storage type itself otherwise.
 template <typename T> using compute_t = typename ComputeTypeOf<T>::type;
 
@@ -35,8 +29,10 @@ template <typename T> compute_t<T> to_compute(T v) { return static_cast<compute_
 
 // Rounds a computed value back to storage (nearest even for f16/bf16).
 template <typename T> T from_compute(compute_t<T> v) {
-  if constexpr (std::is_same_v<T, compute_t<T>>) return v;
-  else return T(v);
+  if constexpr (std::is_same_v<T, compute_t<T>>)
+    return v;
+  else
+    return T(v);
 }
 
 // f64 -> f32 rounding to odd: an inexact result gets an odd last bit. Rounding that
@@ -53,8 +49,10 @@ inline float round_to_odd_float(double d) {
 
 // A double rounded once (nearest even) to storage type T; integers as convert_scalar.
 template <typename T> T narrow_from_double(double d) {
-  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) return T(round_to_odd_float(d));
-  else return convert_scalar<T>(d);
+  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+    return T(round_to_odd_float(d));
+  else
+    return convert_scalar<T>(d);
 }
 
 // Kernels instantiate for every dtype; a dtype the op's shape rule rejects reaching a

@@ -55,11 +55,22 @@ ConvGeometry conv_geometry(const ir::Node& node, const Shape& x, const Shape& w,
   const auto& strides = ints_attr(node, "strides");
   const auto& pads = ints_attr(node, "pads");
   const auto& dilations = ints_attr(node, "dilations");
-  return ConvGeometry{
-      x[0],    x[1],         x[2],         x[3],
-      w[0],    w[2],         w[3],         y[2],
-      y[3],    strides[0],   strides[1],   pads[0],
-      pads[1], dilations[0], dilations[1], node.attrs().get_int(node.name(), "groups")};
+  return ConvGeometry{.batch = x[0],
+                      .in_channels = x[1],
+                      .in_h = x[2],
+                      .in_w = x[3],
+                      .out_channels = w[0],
+                      .kernel_h = w[2],
+                      .kernel_w = w[3],
+                      .out_h = y[2],
+                      .out_w = y[3],
+                      .stride_h = strides[0],
+                      .stride_w = strides[1],
+                      .pad_top = pads[0],
+                      .pad_left = pads[1],
+                      .dilation_h = dilations[0],
+                      .dilation_w = dilations[1],
+                      .groups = node.attrs().get_int(node.name(), "groups")};
 }
 
 // Linear offsets of one term x[x_offset] * w[w_offset] contributing to y[y_offset].
@@ -141,8 +152,19 @@ PoolGeometry pool_geometry(const ir::Node& node, const Shape& x, const Shape& y)
   const auto& kernel = ints_attr(node, "kernel");
   const auto& strides = ints_attr(node, "strides");
   const auto& pads = ints_attr(node, "pads");
-  return PoolGeometry{x[0] * x[1], x[2],       x[3],    y[2],    y[3],    kernel[0], kernel[1],
-                      strides[0],  strides[1], pads[0], pads[1], pads[2], pads[3]};
+  return PoolGeometry{.planes = x[0] * x[1],
+                      .in_h = x[2],
+                      .in_w = x[3],
+                      .out_h = y[2],
+                      .out_w = y[3],
+                      .kernel_h = kernel[0],
+                      .kernel_w = kernel[1],
+                      .stride_h = strides[0],
+                      .stride_w = strides[1],
+                      .pad_top = pads[0],
+                      .pad_left = pads[1],
+                      .pad_bottom = pads[2],
+                      .pad_right = pads[3]};
 }
 
 // One pooling window: its rows [h_begin, h_end) and columns [w_begin, w_end) clipped

@@ -19,10 +19,14 @@ namespace {
 enum class Domain { Numeric, Float, Bool, Any };
 
 template <Domain D, typename C> constexpr bool in_domain() {
-  if constexpr (D == Domain::Numeric) return !std::is_same_v<C, bool>;
-  else if constexpr (D == Domain::Float) return std::is_floating_point_v<C>;
-  else if constexpr (D == Domain::Bool) return std::is_same_v<C, bool>;
-  else return true;
+  if constexpr (D == Domain::Numeric)
+    return !std::is_same_v<C, bool>;
+  else if constexpr (D == Domain::Float)
+    return std::is_floating_point_v<C>;
+  else if constexpr (D == Domain::Bool)
+    return std::is_same_v<C, bool>;
+  else
+    return true;
 }
 
 [[noreturn]] void runtime_error(const std::string& message) {
@@ -49,12 +53,16 @@ template <typename C> C wrapping_neg(C a) { return wrapping_sub(C{0}, a); }
 // --- unary ops -------------------------------------------------------------------------
 
 template <typename C> C neg_op(C x) {
-  if constexpr (std::is_integral_v<C>) return wrapping_neg(x);
-  else return -x;
+  if constexpr (std::is_integral_v<C>)
+    return wrapping_neg(x);
+  else
+    return -x;
 }
 template <typename C> C abs_op(C x) {
-  if constexpr (std::is_integral_v<C>) return x < 0 ? wrapping_neg(x) : x; // |INT_MIN| wraps
-  else return std::fabs(x);
+  if constexpr (std::is_integral_v<C>)
+    return x < 0 ? wrapping_neg(x) : x; // |INT_MIN| wraps
+  else
+    return std::fabs(x);
 }
 template <typename C> C sign_op(C x) {
   if constexpr (std::is_floating_point_v<C>)
@@ -82,7 +90,8 @@ template <Domain D, typename Fn> Kernel unary_kernel(Fn fn) {
       if constexpr (in_domain<D, C>()) {
         const T* src = x.data<T>();
         T* dst = out.data<T>();
-        for (int64_t i = 0; i < x.numel(); ++i) dst[i] = from_compute<T>(fn(to_compute(src[i])));
+        for (int64_t i = 0; i < x.numel(); ++i)
+          dst[i] = from_compute<T>(fn(to_compute(src[i])));
       } else {
         unsupported_dtype(node, x.dtype());
       }
@@ -91,43 +100,44 @@ template <Domain D, typename Fn> Kernel unary_kernel(Fn fn) {
   };
 }
 
-// Registers an op computed by a libm-style function on float and double.
-#define LOOM_FLOAT_UNARY(expr) unary_kernel<Domain::Float>([](auto x) -> decltype(x) { return expr; })
-
 void register_unary(KernelTable& t) {
   t.add(Op::Neg, unary_kernel<Domain::Numeric>([](auto x) { return neg_op(x); }));
   t.add(Op::Abs, unary_kernel<Domain::Numeric>([](auto x) { return abs_op(x); }));
   t.add(Op::Sign, unary_kernel<Domain::Numeric>([](auto x) { return sign_op(x); }));
   t.add(Op::Relu, unary_kernel<Domain::Numeric>([](auto x) { return relu_op(x); }));
-  t.add(Op::Exp, LOOM_FLOAT_UNARY(std::exp(x)));
-  t.add(Op::Log, LOOM_FLOAT_UNARY(std::log(x)));
-  t.add(Op::Sqrt, LOOM_FLOAT_UNARY(std::sqrt(x)));
-  t.add(Op::Rsqrt, LOOM_FLOAT_UNARY(1 / std::sqrt(x)));
-  t.add(Op::Tanh, LOOM_FLOAT_UNARY(std::tanh(x)));
-  t.add(Op::Sigmoid, LOOM_FLOAT_UNARY(sigmoid_op(x)));
-  t.add(Op::Sin, LOOM_FLOAT_UNARY(std::sin(x)));
-  t.add(Op::Cos, LOOM_FLOAT_UNARY(std::cos(x)));
-  t.add(Op::Erf, LOOM_FLOAT_UNARY(std::erf(x)));
-  t.add(Op::Floor, LOOM_FLOAT_UNARY(std::floor(x)));
-  t.add(Op::Ceil, LOOM_FLOAT_UNARY(std::ceil(x)));
+  t.add(Op::Exp, unary_kernel<Domain::Float>([](auto x) { return std::exp(x); }));
+  t.add(Op::Log, unary_kernel<Domain::Float>([](auto x) { return std::log(x); }));
+  t.add(Op::Sqrt, unary_kernel<Domain::Float>([](auto x) { return std::sqrt(x); }));
+  t.add(Op::Rsqrt, unary_kernel<Domain::Float>([](auto x) { return 1 / std::sqrt(x); }));
+  t.add(Op::Tanh, unary_kernel<Domain::Float>([](auto x) { return std::tanh(x); }));
+  t.add(Op::Sigmoid, unary_kernel<Domain::Float>([](auto x) { return sigmoid_op(x); }));
+  t.add(Op::Sin, unary_kernel<Domain::Float>([](auto x) { return std::sin(x); }));
+  t.add(Op::Cos, unary_kernel<Domain::Float>([](auto x) { return std::cos(x); }));
+  t.add(Op::Erf, unary_kernel<Domain::Float>([](auto x) { return std::erf(x); }));
+  t.add(Op::Floor, unary_kernel<Domain::Float>([](auto x) { return std::floor(x); }));
+  t.add(Op::Ceil, unary_kernel<Domain::Float>([](auto x) { return std::ceil(x); }));
   t.add(Op::LogicalNot, unary_kernel<Domain::Bool>([](bool x) { return !x; }));
 }
-
-#undef LOOM_FLOAT_UNARY
 
 // --- binary ops ------------------------------------------------------------------------
 
 template <typename C> C add_op(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return wrapping_add(a, b);
-  else return a + b;
+  if constexpr (std::is_integral_v<C>)
+    return wrapping_add(a, b);
+  else
+    return a + b;
 }
 template <typename C> C sub_op(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return wrapping_sub(a, b);
-  else return a - b;
+  if constexpr (std::is_integral_v<C>)
+    return wrapping_sub(a, b);
+  else
+    return a - b;
 }
 template <typename C> C mul_op(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return wrapping_mul(a, b);
-  else return a * b;
+  if constexpr (std::is_integral_v<C>)
+    return wrapping_mul(a, b);
+  else
+    return a * b;
 }
 template <typename C> C div_op(C a, C b) {
   if constexpr (std::is_integral_v<C>) {
@@ -155,8 +165,10 @@ template <typename C> C integer_pow(C base, C exponent) {
   return result;
 }
 template <typename C> C pow_op(C a, C b) {
-  if constexpr (std::is_integral_v<C>) return integer_pow(a, b);
-  else return std::pow(a, b);
+  if constexpr (std::is_integral_v<C>)
+    return integer_pow(a, b);
+  else
+    return std::pow(a, b);
 }
 template <typename C> C maximum_op(C a, C b) {
   if constexpr (std::is_floating_point_v<C>)
@@ -172,9 +184,11 @@ template <typename C> C minimum_op(C a, C b) {
 // Calls body(out_index, a_offset, b_offset) for every result element, following numpy
 // broadcasting. Operands already of the result's shape are read linearly.
 template <typename Body>
-void for_each_broadcast(const Shape& out_shape, const std::vector<const Tensor*>& operands, Body body) {
+void for_each_broadcast(const Shape& out_shape, const std::vector<const Tensor*>& operands,
+                        Body body) {
   bool all_same = true;
-  for (const Tensor* t : operands) all_same = all_same && t->shape() == out_shape;
+  for (const Tensor* t : operands)
+    all_same = all_same && t->shape() == out_shape;
   std::vector<int64_t> offsets(operands.size());
   if (all_same) {
     int64_t n = shape_numel(out_shape);
@@ -185,10 +199,12 @@ void for_each_broadcast(const Shape& out_shape, const std::vector<const Tensor*>
     return;
   }
   std::vector<Strides> strides;
-  for (const Tensor* t : operands) strides.push_back(broadcast_strides(t->shape(), out_shape));
+  for (const Tensor* t : operands)
+    strides.push_back(broadcast_strides(t->shape(), out_shape));
   IndexIterator it(out_shape, strides);
   for (int64_t i = 0; !it.done(); it.next(), ++i) {
-    for (size_t k = 0; k < operands.size(); ++k) offsets[k] = it.offset(k);
+    for (size_t k = 0; k < operands.size(); ++k)
+      offsets[k] = it.offset(k);
     body(i, offsets);
   }
 }
@@ -207,8 +223,10 @@ template <Domain D, typename Fn> Kernel binary_kernel(Fn fn) {
         Stored* dst = out.data<Stored>();
         for_each_broadcast(out.shape(), {&a, &b}, [&](int64_t i, const std::vector<int64_t>& o) {
           R r = fn(to_compute(pa[o[0]]), to_compute(pb[o[1]]));
-          if constexpr (std::is_same_v<Stored, bool>) dst[i] = r;
-          else dst[i] = from_compute<T>(r);
+          if constexpr (std::is_same_v<Stored, bool>)
+            dst[i] = r;
+          else
+            dst[i] = from_compute<T>(r);
         });
       } else {
         unsupported_dtype(node, a.dtype());
@@ -256,8 +274,10 @@ std::vector<Tensor> select_kernel(const ir::Node& node, const std::vector<Tensor
 // f64 sources round once to f16/bf16 (narrow_from_double); everything else follows
 // convert_scalar: float -> int truncates and saturates, NaN -> 0, -> bool is x != 0.
 template <typename To, typename From> To cast_value(From v) {
-  if constexpr (std::is_same_v<From, double>) return narrow_from_double<To>(v);
-  else return convert_scalar<To>(v);
+  if constexpr (std::is_same_v<From, double>)
+    return narrow_from_double<To>(v);
+  else
+    return convert_scalar<To>(v);
 }
 
 std::vector<Tensor> cast_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
@@ -267,7 +287,8 @@ std::vector<Tensor> cast_kernel(const ir::Node& node, const std::vector<Tensor>&
     dispatch_dtype(out.dtype(), [&]<typename To>() {
       const From* src = x.data<From>();
       To* dst = out.data<To>();
-      for (int64_t i = 0; i < x.numel(); ++i) dst[i] = cast_value<To>(src[i]);
+      for (int64_t i = 0; i < x.numel(); ++i)
+        dst[i] = cast_value<To>(src[i]);
     });
   });
   return {out};

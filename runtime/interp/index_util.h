@@ -32,8 +32,8 @@ inline Strides broadcast_strides(const Shape& operand, const Shape& result) {
     if (operand[d] == result[lead + d]) {
       strides[lead + d] = own[d];
     } else if (operand[d] != 1) {
-      throw_error(ErrorCode::Internal, "broadcast_strides: cannot broadcast " +
-                                           shape_str(operand) + " to " + shape_str(result));
+      throw_error(ErrorCode::Internal, "broadcast_strides: cannot broadcast " + shape_str(operand) +
+                                           " to " + shape_str(result));
     }
   }
   return strides;
@@ -42,7 +42,8 @@ inline Strides broadcast_strides(const Shape& operand, const Shape& result) {
 // Sum of index[d] * strides[d].
 inline int64_t offset_of(const std::vector<int64_t>& index, const Strides& strides) {
   int64_t offset = 0;
-  for (size_t d = 0; d < index.size(); ++d) offset += index[d] * strides[d];
+  for (size_t d = 0; d < index.size(); ++d)
+    offset += index[d] * strides[d];
   return offset;
 }
 
@@ -78,11 +79,13 @@ public:
   void next() {
     for (size_t d = shape_.size(); d-- > 0;) {
       if (++index_[d] < shape_[d]) {
-        for (size_t k = 0; k < strides_.size(); ++k) offsets_[k] += strides_[k][d];
+        for (size_t k = 0; k < strides_.size(); ++k)
+          offsets_[k] += strides_[k][d];
         return;
       }
       // Carry: rewind this dimension to 0 and step the next outer one.
-      for (size_t k = 0; k < strides_.size(); ++k) offsets_[k] -= strides_[k][d] * (shape_[d] - 1);
+      for (size_t k = 0; k < strides_.size(); ++k)
+        offsets_[k] -= strides_[k][d] * (shape_[d] - 1);
       index_[d] = 0;
     }
     done_ = true; // wrapped past the last index (rank 0 ends after its single index)

@@ -11,8 +11,16 @@ namespace loom::interp {
 
 namespace {
 
+// A fusion node computes exactly what its body computes (the body's parameters are the
+// node's operands, its outputs the node's results): the interpreter just recurses.
+std::vector<Tensor> fusion_kernel(const ir::Node& node, const std::vector<Tensor>& operands) {
+  if (!node.body()) throw_error(ErrorCode::Internal, "fusion node without a body");
+  return evaluate(*node.body(), operands);
+}
+
 KernelTable build_kernel_table() {
   KernelTable t;
+  t.add(Op::Fusion, fusion_kernel);
   register_source_kernels(t);
   register_elementwise_kernels(t);
   register_reduction_kernels(t);
@@ -58,17 +66,21 @@ public:
   std::string target() const override { return "interp"; }
 
 protected:
-  std::vector<Tensor> execute(const std::vector<Tensor>& inputs) override { return evaluate(fn_, inputs); }
+  std::vector<Tensor> execute(const std::vector<Tensor>& inputs) override {
+    return evaluate(fn_, inputs);
+  }
 
 private:
   static std::vector<IOSpec> input_specs(const ir::Function& fn) {
     std::vector<IOSpec> specs;
-    for (const ir::Value* p : fn.params()) specs.push_back({p->name(), p->type()});
+    for (const ir::Value* p : fn.params())
+      specs.push_back({p->name(), p->type()});
     return specs;
   }
   static std::vector<IOSpec> output_specs(const ir::Function& fn) {
     std::vector<IOSpec> specs;
-    for (const ir::Output& o : fn.outputs()) specs.push_back({o.name, o.value->type()});
+    for (const ir::Output& o : fn.outputs())
+      specs.push_back({o.name, o.value->type()});
     return specs;
   }
 
@@ -81,8 +93,10 @@ private:
 std::unordered_map<const ir::Value*, size_t> last_uses(const ir::Function& fn) {
   std::unordered_map<const ir::Value*, size_t> last;
   for (size_t i = 0; i < fn.nodes().size(); ++i)
-    for (const ir::Value* v : fn.nodes()[i]->operands()) last[v] = i;
-  for (const ir::Output& o : fn.outputs()) last.erase(o.value);
+    for (const ir::Value* v : fn.nodes()[i]->operands())
+      last[v] = i;
+  for (const ir::Output& o : fn.outputs())
+    last.erase(o.value);
   return last;
 }
 
@@ -101,7 +115,8 @@ std::vector<Tensor> evaluate(const ir::Function& fn, const std::vector<Tensor>& 
                                                 std::to_string(fn.params().size()) +
                                                 " arguments, got " + std::to_string(args.size()));
   std::unordered_map<const ir::Value*, Tensor> values;
-  for (size_t i = 0; i < args.size(); ++i) values[fn.params()[i]] = args[i];
+  for (size_t i = 0; i < args.size(); ++i)
+    values[fn.params()[i]] = args[i];
 
   // Intermediate tensors are dropped after their last use to bound peak memory.
   std::unordered_map<const ir::Value*, size_t> last_use = last_uses(fn);
@@ -118,7 +133,8 @@ std::vector<Tensor> evaluate(const ir::Function& fn, const std::vector<Tensor>& 
       operands.push_back(it->second);
     }
     std::vector<Tensor> results = run_node(*node, operands);
-    for (int i = 0; i < node->num_results(); ++i) values[node->result(i)] = std::move(results[i]);
+    for (int i = 0; i < node->num_results(); ++i)
+      values[node->result(i)] = std::move(results[i]);
     for (const ir::Value* v : node->operands()) {
       auto last = last_use.find(v);
       if (last != last_use.end() && last->second == index) values.erase(v);
@@ -138,7 +154,8 @@ std::vector<Tensor> evaluate(const ir::Function& fn, const std::vector<Tensor>& 
 std::unique_ptr<Executable> make_interpreter_executable(const ir::Function& fn) {
   std::unique_ptr<ir::Module> module = ir::clone_function_as_module(fn);
   const ir::Function* copy = module->find_function(fn.name());
-  if (!copy) throw_error(ErrorCode::Internal, "clone_function_as_module lost function '" + fn.name() + "'");
+  if (!copy)
+    throw_error(ErrorCode::Internal, "clone_function_as_module lost function '" + fn.name() + "'");
   return std::make_unique<InterpreterExecutable>(std::move(module), *copy);
 }
 

@@ -15,8 +15,7 @@ struct MatmulDims {
 };
 
 // Floats accumulate in f64 and integers in int64 (wrapping); each output rounds once.
-template <typename T>
-void matmul_block(const T* a, const T* b, T* out, const MatmulDims& dims) {
+template <typename T> void matmul_block(const T* a, const T* b, T* out, const MatmulDims& dims) {
   for (int64_t i = 0; i < dims.m; ++i)
     for (int64_t j = 0; j < dims.n; ++j) {
       if constexpr (is_float_storage_v<T>) {
@@ -42,7 +41,8 @@ Shape batch_dims(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
 Strides matrix_strides(const Shape& operand, const Shape& out_batch) {
   Strides s = broadcast_strides(batch_dims(operand), out_batch);
   int64_t matrix_size = operand[operand.size() - 2] * operand[operand.size() - 1];
-  for (int64_t& v : s) v *= matrix_size;
+  for (int64_t& v : s)
+    v *= matrix_size;
   return s;
 }
 
@@ -56,7 +56,8 @@ std::vector<Tensor> matmul_kernel(const ir::Node& node, const std::vector<Tensor
     if constexpr (std::is_same_v<T, bool>) {
       unsupported_dtype(node, a.dtype());
     } else {
-      IndexIterator it(out_batch, {matrix_strides(sa, out_batch), matrix_strides(b.shape(), out_batch)});
+      IndexIterator it(out_batch,
+                       {matrix_strides(sa, out_batch), matrix_strides(b.shape(), out_batch)});
       T* dst = out.data<T>();
       for (int64_t batch = 0; !it.done(); it.next(), ++batch)
         matmul_block(a.data<T>() + it.offset(0), b.data<T>() + it.offset(1),

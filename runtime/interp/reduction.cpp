@@ -24,7 +24,8 @@ Strides output_strides_for_input(const Shape& in_shape, const std::vector<int64_
   Strides strides(in_shape.size(), 0);
   size_t next_kept = 0;
   for (int64_t d = 0; d < static_cast<int64_t>(in_shape.size()); ++d)
-    if (std::find(axes.begin(), axes.end(), d) == axes.end()) strides[d] = kept_strides[next_kept++];
+    if (std::find(axes.begin(), axes.end(), d) == axes.end())
+      strides[d] = kept_strides[next_kept++];
   return strides;
 }
 
@@ -36,7 +37,8 @@ std::vector<Acc> accumulate(const Tensor& x, const std::vector<int64_t>& axes, i
   std::vector<Acc> acc(static_cast<size_t>(out_numel), init);
   const T* src = x.data<T>();
   IndexIterator it(x.shape(), {output_strides_for_input(x.shape(), axes)});
-  for (int64_t i = 0; !it.done(); it.next(), ++i) acc[it.offset(0)] = combine(acc[it.offset(0)], src[i]);
+  for (int64_t i = 0; !it.done(); it.next(), ++i)
+    acc[it.offset(0)] = combine(acc[it.offset(0)], src[i]);
   return acc;
 }
 
@@ -44,18 +46,24 @@ std::vector<Acc> accumulate(const Tensor& x, const std::vector<int64_t>& axes, i
 template <typename T> using WideAcc = std::conditional_t<is_float_storage_v<T>, double, int64_t>;
 
 template <typename T> WideAcc<T> wide_add(WideAcc<T> acc, T v) {
-  if constexpr (is_float_storage_v<T>) return acc + static_cast<double>(to_compute(v));
-  else return static_cast<int64_t>(static_cast<uint64_t>(acc) + static_cast<uint64_t>(v));
+  if constexpr (is_float_storage_v<T>)
+    return acc + static_cast<double>(to_compute(v));
+  else
+    return static_cast<int64_t>(static_cast<uint64_t>(acc) + static_cast<uint64_t>(v));
 }
 template <typename T> WideAcc<T> wide_mul(WideAcc<T> acc, T v) {
-  if constexpr (is_float_storage_v<T>) return acc * static_cast<double>(to_compute(v));
-  else return static_cast<int64_t>(static_cast<uint64_t>(acc) * static_cast<uint64_t>(v));
+  if constexpr (is_float_storage_v<T>)
+    return acc * static_cast<double>(to_compute(v));
+  else
+    return static_cast<int64_t>(static_cast<uint64_t>(acc) * static_cast<uint64_t>(v));
 }
 
 // The accumulator rounded once to the result dtype (integers wrap).
 template <typename T, typename Acc> T round_once(Acc acc) {
-  if constexpr (std::is_same_v<Acc, double>) return narrow_from_double<T>(acc);
-  else return convert_scalar<T>(acc);
+  if constexpr (std::is_same_v<Acc, double>)
+    return narrow_from_double<T>(acc);
+  else
+    return convert_scalar<T>(acc);
 }
 
 // Max and min accumulate in the compute type (exact); NaN, once seen, stays.
@@ -72,17 +80,22 @@ template <typename C> C min_combine(C acc, C v) {
 
 // The identity of max (lowest value) and min (highest value): -inf / +inf for floats.
 template <typename C> C lowest_value() {
-  if constexpr (std::is_floating_point_v<C>) return -std::numeric_limits<C>::infinity();
-  else return std::numeric_limits<C>::min();
+  if constexpr (std::is_floating_point_v<C>)
+    return -std::numeric_limits<C>::infinity();
+  else
+    return std::numeric_limits<C>::min();
 }
 template <typename C> C highest_value() {
-  if constexpr (std::is_floating_point_v<C>) return std::numeric_limits<C>::infinity();
-  else return std::numeric_limits<C>::max();
+  if constexpr (std::is_floating_point_v<C>)
+    return std::numeric_limits<C>::infinity();
+  else
+    return std::numeric_limits<C>::max();
 }
 
 enum class ReduceKind { Sum, Prod, Max, Min };
 
-template <ReduceKind K> std::vector<Tensor> reduce_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
+template <ReduceKind K>
+std::vector<Tensor> reduce_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Tensor& x = in[0];
   const std::vector<int64_t>& axes = node.attrs().get_ints(node.name(), "axes");
   Tensor out(node.result()->dtype(), node.result()->shape());
@@ -93,7 +106,8 @@ template <ReduceKind K> std::vector<Tensor> reduce_kernel(const ir::Node& node, 
     } else {
       T* dst = out.data<T>();
       auto store_all = [&](const auto& acc) {
-        for (size_t i = 0; i < acc.size(); ++i) dst[i] = round_once<T>(acc[i]);
+        for (size_t i = 0; i < acc.size(); ++i)
+          dst[i] = round_once<T>(acc[i]);
       };
       if constexpr (K == ReduceKind::Sum)
         store_all(accumulate<T>(x, axes, out.numel(), WideAcc<T>{0}, wide_add<T>));
@@ -112,15 +126,18 @@ template <ReduceKind K> std::vector<Tensor> reduce_kernel(const ir::Node& node, 
 
 // Index of the extreme element along one axis: the first one wins ties, and the first
 // NaN beats everything (it is "the most extreme").
-template <bool kMax> std::vector<Tensor> arg_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
+template <bool kMax>
+std::vector<Tensor> arg_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Tensor& x = in[0];
   int64_t axis = node.attrs().get_int(node.name(), "axis");
   const Shape& shape = x.shape();
   int64_t extent = shape.at(axis);
-  if (extent == 0) throw_error(ErrorCode::Internal, std::string(node.name()) + " over an empty axis");
+  if (extent == 0)
+    throw_error(ErrorCode::Internal, std::string(node.name()) + " over an empty axis");
   int64_t inner = row_major_strides(shape)[axis];
   int64_t outer = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
   Tensor out(DType::I64, node.result()->shape());
   int64_t* dst = out.data<int64_t>();
   dispatch_dtype(x.dtype(), [&]<typename T>() {

@@ -8,7 +8,9 @@ namespace loom::interp {
 
 namespace {
 
-Tensor result_tensor(const ir::Node& node) { return Tensor(node.result()->dtype(), node.result()->shape()); }
+Tensor result_tensor(const ir::Node& node) {
+  return Tensor(node.result()->dtype(), node.result()->shape());
+}
 
 std::vector<Tensor> constant_kernel(const ir::Node& node, const std::vector<Tensor>&) {
   return {Tensor::from_literal(node.attrs().get_literal("constant", "value"))};
@@ -19,12 +21,13 @@ std::vector<Tensor> iota_kernel(const ir::Node& node, const std::vector<Tensor>&
   int64_t axis = node.attrs().get_int("iota", "axis");
   const Shape& shape = out.shape();
   if (axis < 0 || axis >= out.rank())
-    throw_error(ErrorCode::Internal, "iota: axis " + std::to_string(axis) + " out of range for " +
-                                         out.type().str());
+    throw_error(ErrorCode::Internal,
+                "iota: axis " + std::to_string(axis) + " out of range for " + out.type().str());
   int64_t stride = row_major_strides(shape)[axis];
   dispatch_dtype(out.dtype(), [&]<typename T>() {
     T* dst = out.data<T>();
-    for (int64_t i = 0; i < out.numel(); ++i) dst[i] = convert_scalar<T>((i / stride) % shape[axis]);
+    for (int64_t i = 0; i < out.numel(); ++i)
+      dst[i] = convert_scalar<T>((i / stride) % shape[axis]);
   });
   return {out};
 }
@@ -39,9 +42,12 @@ template <typename T> T round_down_unit_interval(float f) {
 
 // Uniform in [0, 1): f64 uses 53 bits from r0 and r1; other floats 24 bits from r0.
 template <typename T> T uniform_value(const PhiloxBlock& r) {
-  if constexpr (std::is_same_v<T, double>) return uniform53_from_words(r[0], r[1]);
-  else if constexpr (std::is_same_v<T, float>) return uniform_from_word(r[0]);
-  else return round_down_unit_interval<T>(uniform_from_word(r[0]));
+  if constexpr (std::is_same_v<T, double>)
+    return uniform53_from_words(r[0], r[1]);
+  else if constexpr (std::is_same_v<T, float>)
+    return uniform_from_word(r[0]);
+  else
+    return round_down_unit_interval<T>(uniform_from_word(r[0]));
 }
 
 template <typename T> T normal_value(const PhiloxBlock& r) {
@@ -49,7 +55,8 @@ template <typename T> T normal_value(const PhiloxBlock& r) {
 }
 
 // Element i depends only on (seed, i, dtype): the loop order is irrelevant.
-template <bool kNormal> std::vector<Tensor> random_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
+template <bool kNormal>
+std::vector<Tensor> random_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   Tensor out = result_tensor(node);
   int64_t seed = load_as_int(in[0].dtype(), in[0].raw_data(), 0);
   dispatch_dtype(out.dtype(), [&]<typename T>() {

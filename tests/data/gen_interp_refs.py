@@ -39,8 +39,8 @@ def save_case(op, tag, inputs, out, **attrs):
     directory = os.path.join(OUT_DIR, f"{op}__{tag}")
     os.makedirs(directory)  # fails on a duplicate case name
     for i, x in enumerate(inputs):
-        np.save(os.path.join(directory, f"x{i}.npy"), np.ascontiguousarray(x))
-    np.save(os.path.join(directory, "out.npy"), np.ascontiguousarray(out))
+        np.save(os.path.join(directory, f"x{i}.npy"), np.array(x, order="C"))  # C order, 0-d kept
+    np.save(os.path.join(directory, "out.npy"), np.array(out, order="C"))
     for name, value in attrs.items():
         if isinstance(value, bool):
             array = np.array(value, dtype=np.bool_)

@@ -22,24 +22,30 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 Tensor values_of(DType dtype, Shape shape, const std::vector<double>& values) {
   Tensor t(dtype, std::move(shape));
   REQUIRE(static_cast<int64_t>(values.size()) == t.numel());
-  for (size_t i = 0; i < values.size(); ++i) store_from_double(dtype, t.raw_data(), i, values[i]);
+  for (size_t i = 0; i < values.size(); ++i)
+    store_from_double(dtype, t.raw_data(), i, values[i]);
   return t;
 }
 
 void check_single_op(Op op, const std::vector<Tensor>& inputs, const Tensor& expected,
                      const Attrs& attrs = {}, Tolerance tol = {0, 0}) {
   std::vector<TensorType> types;
-  for (const Tensor& t : inputs) types.push_back(t.type());
+  for (const Tensor& t : inputs)
+    types.push_back(t.type());
   auto module = single_op_module(op, types, attrs);
   check_function(main_function(*module), inputs, {expected}, tol);
 }
 
-bool is_unary(Op op) { return has_trait(op, kElementwise) && has_trait(op, kUnary) && op != Op::Cast; }
+bool is_unary(Op op) {
+  return has_trait(op, kElementwise) && has_trait(op, kUnary) && op != Op::Cast;
+}
 bool is_binary(Op op) { return has_trait(op, kElementwise) && has_trait(op, kBinary); }
 
 TEST_CASE("unary ops match numpy", "[interp][elementwise]") { run_cases(is_unary); }
 
-TEST_CASE("binary ops match numpy, with broadcasting", "[interp][elementwise]") { run_cases(is_binary); }
+TEST_CASE("binary ops match numpy, with broadcasting", "[interp][elementwise]") {
+  run_cases(is_binary);
+}
 
 TEST_CASE("select matches numpy.where", "[interp][elementwise]") {
   run_cases([](Op op) { return op == Op::Select; });
@@ -60,14 +66,18 @@ TEST_CASE("every elementwise op has an interpreter kernel", "[interp][elementwis
 TEST_CASE("elementwise ops on empty tensors give empty results", "[interp][elementwise]") {
   Tensor empty(DType::F32, {0, 3});
   check_single_op(Op::Exp, {empty}, Tensor(DType::F32, {0, 3}));
-  check_single_op(Op::Add, {empty, values_of(DType::F32, {3}, {1, 2, 3})}, Tensor(DType::F32, {0, 3}));
-  check_single_op(Op::Lt, {Tensor(DType::I32, {2, 0}), Tensor(DType::I32, {1, 1})}, Tensor(DType::Bool, {2, 0}));
+  check_single_op(Op::Add, {empty, values_of(DType::F32, {3}, {1, 2, 3})},
+                  Tensor(DType::F32, {0, 3}));
+  check_single_op(Op::Lt, {Tensor(DType::I32, {2, 0}), Tensor(DType::I32, {1, 1})},
+                  Tensor(DType::Bool, {2, 0}));
 }
 
 TEST_CASE("integer arithmetic wraps around", "[interp][elementwise]") {
-  check_single_op(Op::Add, {values_of(DType::I8, {2}, {127, -128}), values_of(DType::I8, {2}, {1, -1})},
+  check_single_op(Op::Add,
+                  {values_of(DType::I8, {2}, {127, -128}), values_of(DType::I8, {2}, {1, -1})},
                   values_of(DType::I8, {2}, {-128, 127}));
-  check_single_op(Op::Mul, {values_of(DType::I32, {1}, {65536}), values_of(DType::I32, {1}, {65536})},
+  check_single_op(Op::Mul,
+                  {values_of(DType::I32, {1}, {65536}), values_of(DType::I32, {1}, {65536})},
                   values_of(DType::I32, {1}, {0}));
   Tensor i64_min = Tensor::from_vector<int64_t>({1}, {std::numeric_limits<int64_t>::min()});
   check_single_op(Op::Sub, {i64_min, Tensor::from_vector<int64_t>({1}, {1})},
@@ -77,8 +87,10 @@ TEST_CASE("integer arithmetic wraps around", "[interp][elementwise]") {
 }
 
 TEST_CASE("integer division truncates toward zero", "[interp][elementwise]") {
-  check_single_op(Op::Div, {values_of(DType::I32, {4}, {7, -7, 7, -7}), values_of(DType::I32, {4}, {2, 2, -2, -2})},
-                  values_of(DType::I32, {4}, {3, -3, -3, 3}));
+  check_single_op(
+      Op::Div,
+      {values_of(DType::I32, {4}, {7, -7, 7, -7}), values_of(DType::I32, {4}, {2, 2, -2, -2})},
+      values_of(DType::I32, {4}, {3, -3, -3, 3}));
 }
 
 TEST_CASE("integer division by zero is a runtime error", "[interp][elementwise]") {
@@ -93,12 +105,14 @@ TEST_CASE("integer division by zero is a runtime error", "[interp][elementwise]"
 }
 
 TEST_CASE("float division by zero follows IEEE", "[interp][elementwise]") {
-  check_single_op(Op::Div, {values_of(DType::F32, {3}, {1, -1, 0}), values_of(DType::F32, {3}, {0, 0, 0})},
+  check_single_op(Op::Div,
+                  {values_of(DType::F32, {3}, {1, -1, 0}), values_of(DType::F32, {3}, {0, 0, 0})},
                   values_of(DType::F32, {3}, {kInf, -kInf, kNaN}));
 }
 
 TEST_CASE("integer pow: negative exponents only for bases 1 and -1", "[interp][elementwise]") {
-  check_single_op(Op::Pow, {values_of(DType::I64, {3}, {0, 3, -2}), values_of(DType::I64, {3}, {0, 4, 3})},
+  check_single_op(Op::Pow,
+                  {values_of(DType::I64, {3}, {0, 3, -2}), values_of(DType::I64, {3}, {0, 4, 3})},
                   values_of(DType::I64, {3}, {1, 81, -8}));
   Error e = thrown_error([] {
     eval_op(Op::Pow, {values_of(DType::I32, {1}, {2}), values_of(DType::I32, {1}, {-1})});
@@ -124,9 +138,10 @@ TEST_CASE("sign and relu keep NaN", "[interp][elementwise]") {
 TEST_CASE("sigmoid does not overflow for large inputs", "[interp][elementwise]") {
   std::vector<double> x = {-100, -88, -20, 0, 20, 88, 100};
   std::vector<double> expected;
-  for (double v : x) expected.push_back(std::exp(-std::log1p(std::exp(-v)))); // 1/(1+e^-v)
-  check_single_op(Op::Sigmoid, {values_of(DType::F32, {7}, x)}, values_of(DType::F32, {7}, expected), {},
-                  Tolerance{1e-6, 3e-45});
+  for (double v : x)
+    expected.push_back(std::exp(-std::log1p(std::exp(-v)))); // 1/(1+e^-v)
+  check_single_op(Op::Sigmoid, {values_of(DType::F32, {7}, x)},
+                  values_of(DType::F32, {7}, expected), {}, Tolerance{1e-6, 3e-45});
 }
 
 TEST_CASE("bf16 and f16 compute in f32 and round to nearest even", "[interp][elementwise]") {
@@ -135,9 +150,11 @@ TEST_CASE("bf16 and f16 compute in f32 and round to nearest even", "[interp][ele
   Tensor one = values_of(DType::BF16, {2}, {1, 1});
   check_single_op(Op::Add, {one, values_of(DType::BF16, {2}, {0x1p-8, 3 * 0x1p-8})},
                   values_of(DType::BF16, {2}, {1, 1 + 0x1p-6}));
-  check_single_op(Op::Exp, {values_of(DType::BF16, {1}, {1})}, values_of(DType::BF16, {1}, {2.71875}));
+  check_single_op(Op::Exp, {values_of(DType::BF16, {1}, {1})},
+                  values_of(DType::BF16, {1}, {2.71875}));
   // f16 overflows to inf past 65504 + 16.
-  check_single_op(Op::Add, {values_of(DType::F16, {2}, {65504, 65504}), values_of(DType::F16, {2}, {8, 32})},
+  check_single_op(Op::Add,
+                  {values_of(DType::F16, {2}, {65504, 65504}), values_of(DType::F16, {2}, {8, 32})},
                   values_of(DType::F16, {2}, {65504, kInf}));
   check_single_op(Op::Lt, {values_of(DType::F16, {2}, {0.5, 2}), values_of(DType::F16, {1}, {1})},
                   Tensor::from_vector<bool>({2}, {true, false}));
@@ -147,7 +164,8 @@ TEST_CASE("select broadcasts bool operands too", "[interp][elementwise]") {
   Tensor cond = Tensor::from_vector<bool>({2, 1}, {true, false});
   Tensor a = Tensor::from_vector<bool>({3}, {true, true, false});
   Tensor b = Tensor::from_vector<bool>({}, {false});
-  check_single_op(Op::Select, {cond, a, b}, Tensor::from_vector<bool>({2, 3}, {true, true, false, false, false, false}));
+  check_single_op(Op::Select, {cond, a, b},
+                  Tensor::from_vector<bool>({2, 3}, {true, true, false, false, false, false}));
 }
 
 TEST_CASE("cast to and from bf16 rounds and saturates", "[interp][elementwise]") {

@@ -2,7 +2,6 @@
 // and hand-written literals of every dtype.
 #include <catch2/catch.hpp>
 
-
 #include "ir/shape_rules.h"
 #include "tests/interp/interp_ref_cases.h"
 
@@ -18,12 +17,14 @@ TEST_CASE("iota matches numpy.indices", "[interp][source]") {
 TEST_CASE("iota along each axis, worked by hand", "[interp][source]") {
   Attrs attrs{{"shape", Shape{2, 3}}, {"dtype", DType::I64}, {"axis", int64_t{0}}};
   auto module = single_op_module(Op::Iota, {}, attrs);
-  check_function(main_function(*module), {}, {Tensor::from_vector<int64_t>({2, 3}, {0, 0, 0, 1, 1, 1})});
+  check_function(main_function(*module), {},
+                 {Tensor::from_vector<int64_t>({2, 3}, {0, 0, 0, 1, 1, 1})});
   attrs.set("axis", int64_t{1});
   attrs.set("dtype", DType::BF16);
   module = single_op_module(Op::Iota, {}, attrs);
   Tensor expected(DType::BF16, {2, 3});
-  for (int64_t i = 0; i < 6; ++i) store_from_double(DType::BF16, expected.raw_data(), i, static_cast<double>(i % 3));
+  for (int64_t i = 0; i < 6; ++i)
+    store_from_double(DType::BF16, expected.raw_data(), i, static_cast<double>(i % 3));
   check_function(main_function(*module), {}, {expected});
 }
 
@@ -66,8 +67,11 @@ TEST_CASE("constants feed other nodes", "[interp][source]") {
   ir::Function* fn = module.add_function("main");
   ir::Value* x = fn->add_param("x", TensorType{DType::F32, {3}});
   Attrs value{{"value", Literal::filled(TensorType{DType::F32, {}}, 2.0)}};
-  ir::Value* two = fn->append(Op::Constant, {}, value, infer_types(Op::Constant, {}, value))->result(0);
-  ir::Value* y = fn->append(Op::Mul, {x, two}, {}, infer_types(Op::Mul, {x->type(), two->type()}, {}))->result(0);
+  ir::Value* two =
+      fn->append(Op::Constant, {}, value, infer_types(Op::Constant, {}, value))->result(0);
+  ir::Value* y =
+      fn->append(Op::Mul, {x, two}, {}, infer_types(Op::Mul, {x->type(), two->type()}, {}))
+          ->result(0);
   fn->add_output("y", y);
   check_function(*fn, {Tensor::from_vector<float>({3}, {1, -2, 0.5f})},
                  {Tensor::from_vector<float>({3}, {2, -4, 1})});

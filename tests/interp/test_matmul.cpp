@@ -36,7 +36,8 @@ TEST_CASE("float matmul accumulates in f64 and rounds once", "[interp][matmul]")
 
 TEST_CASE("matmul with empty dimensions", "[interp][matmul]") {
   check_matmul(Tensor(DType::F64, {0, 3}), Tensor(DType::F64, {3, 2}), Tensor(DType::F64, {0, 2}));
-  check_matmul(Tensor(DType::I32, {2, 0, 2, 3}), Tensor(DType::I32, {3, 4}), Tensor(DType::I32, {2, 0, 2, 4}));
+  check_matmul(Tensor(DType::I32, {2, 0, 2, 3}), Tensor(DType::I32, {3, 4}),
+               Tensor(DType::I32, {2, 0, 2, 4}));
   // k = 0: every output is the empty sum, 0.
   check_matmul(Tensor(DType::I64, {2, 0}), Tensor(DType::I64, {0, 2}), Tensor(DType::I64, {2, 2}));
 }

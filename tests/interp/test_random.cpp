@@ -15,7 +15,9 @@ using interp_refs::eval_op;
 
 const std::vector<DType> kFloatDTypes = {DType::F32, DType::F64, DType::F16, DType::BF16};
 
-Attrs random_attrs(DType dtype, Shape shape) { return Attrs{{"dtype", dtype}, {"shape", std::move(shape)}}; }
+Attrs random_attrs(DType dtype, Shape shape) {
+  return Attrs{{"dtype", dtype}, {"shape", std::move(shape)}};
+}
 
 Tensor seed_tensor(int64_t seed) { return Tensor::from_vector<int64_t>({}, {seed}); }
 
@@ -43,7 +45,8 @@ TEST_CASE("Philox words of a large index use the counter's high word", "[interp]
   std::vector<int64_t> words = load_random("high_index_words").to_vector<int64_t>();
   for (size_t s = 0; s < seeds.size(); ++s) {
     interp::PhiloxBlock got = interp::philox_words(seeds[s], index);
-    for (size_t k = 0; k < 4; ++k) CHECK(static_cast<int64_t>(got[k]) == words[s * 4 + k]);
+    for (size_t k = 0; k < 4; ++k)
+      CHECK(static_cast<int64_t>(got[k]) == words[s * 4 + k]);
   }
 }
 
@@ -78,7 +81,8 @@ TEST_CASE("random ops go through the op-test fixture", "[interp][random]") {
       Tensor table = load_random(kind_name(op) + "_" + std::string(dtype_name(dtype)));
       Tensor expected(dtype, {8});
       for (int64_t i = 0; i < 8; ++i)
-        store_from_double(dtype, expected.raw_data(), i, table.at(static_cast<int64_t>(columns) + i));
+        store_from_double(dtype, expected.raw_data(), i,
+                          table.at(static_cast<int64_t>(columns) + i));
       auto module = single_op_module(op, {seed_tensor(seed).type()}, random_attrs(dtype, {8}));
       check_function(main_function(*module), {seed_tensor(seed)}, {expected}, Tolerance{0, 0});
     }
@@ -154,7 +158,8 @@ TEST_CASE("random_normal is standard normal", "[interp][random]") {
     CHECK(std::isfinite(m.min));
     CHECK(std::isfinite(m.max));
     int64_t within_one_sigma = 0;
-    for (int64_t i = 0; i < t.numel(); ++i) within_one_sigma += std::fabs(t.at(i)) < 1.0;
+    for (int64_t i = 0; i < t.numel(); ++i)
+      within_one_sigma += std::fabs(t.at(i)) < 1.0;
     CHECK(static_cast<double>(within_one_sigma) / t.numel() == Approx(0.6827).margin(0.01));
   }
 }

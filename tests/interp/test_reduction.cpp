@@ -24,7 +24,9 @@ bool is_value_reduction(Op op) {
   return op == Op::ReduceSum || op == Op::ReduceMax || op == Op::ReduceMin || op == Op::ReduceProd;
 }
 
-TEST_CASE("reduce_sum/max/min/prod match numpy", "[interp][reduction]") { run_cases(is_value_reduction); }
+TEST_CASE("reduce_sum/max/min/prod match numpy", "[interp][reduction]") {
+  run_cases(is_value_reduction);
+}
 
 TEST_CASE("argmax and argmin match numpy (first index wins ties and NaN)", "[interp][reduction]") {
   run_cases([](Op op) { return op == Op::ArgMax || op == Op::ArgMin; });
@@ -33,10 +35,12 @@ TEST_CASE("argmax and argmin match numpy (first index wins ties and NaN)", "[int
 TEST_CASE("float sums accumulate in f64 and round once", "[interp][reduction]") {
   // In f32, 1e8 + 1 == 1e8, so a float accumulator would return 0.
   Tensor x = Tensor::from_vector<float>({3}, {1e8f, 1.0f, -1e8f});
-  check_single_op(Op::ReduceSum, x, Tensor::from_vector<float>({}, {1.0f}), reduce_attrs({0}, false));
+  check_single_op(Op::ReduceSum, x, Tensor::from_vector<float>({}, {1.0f}),
+                  reduce_attrs({0}, false));
   // f16 likewise: 2048 + 1 is not representable in f16 but the f64 sum is exact.
   Tensor h(DType::F16, {3});
-  for (int i = 0; i < 3; ++i) store_from_double(DType::F16, h.raw_data(), i, std::vector<double>{2048, 1, -2048}[i]);
+  for (int i = 0; i < 3; ++i)
+    store_from_double(DType::F16, h.raw_data(), i, std::vector<double>{2048, 1, -2048}[i]);
   Tensor one(DType::F16, {});
   store_from_double(DType::F16, one.raw_data(), 0, 1.0);
   check_single_op(Op::ReduceSum, h, one, reduce_attrs({0}, false));
@@ -45,9 +49,11 @@ TEST_CASE("float sums accumulate in f64 and round once", "[interp][reduction]") 
 TEST_CASE("integer products accumulate in int64 and wrap", "[interp][reduction]") {
   // 2^16 * 2^16 wraps to 0 in i32 only when stored: the int64 accumulator holds 2^32.
   Tensor x = Tensor::from_vector<int32_t>({2, 2}, {65536, 65536, 3, -4});
-  check_single_op(Op::ReduceProd, x, Tensor::from_vector<int32_t>({2, 1}, {0, -12}), reduce_attrs({1}, true));
+  check_single_op(Op::ReduceProd, x, Tensor::from_vector<int32_t>({2, 1}, {0, -12}),
+                  reduce_attrs({1}, true));
   Tensor big = Tensor::from_vector<int64_t>({2}, {int64_t{1} << 62, 4});
-  check_single_op(Op::ReduceProd, big, Tensor::from_vector<int64_t>({}, {0}), reduce_attrs({0}, false));
+  check_single_op(Op::ReduceProd, big, Tensor::from_vector<int64_t>({}, {0}),
+                  reduce_attrs({0}, false));
 }
 
 TEST_CASE("empty axes reduce nothing", "[interp][reduction]") {
@@ -58,8 +64,10 @@ TEST_CASE("empty axes reduce nothing", "[interp][reduction]") {
 
 TEST_CASE("reducing an empty extent gives the identity", "[interp][reduction]") {
   Tensor empty(DType::I8, {0, 2});
-  check_single_op(Op::ReduceMax, empty, Tensor::from_vector<int8_t>({2}, {-128, -128}), reduce_attrs({0}, false));
-  check_single_op(Op::ReduceProd, empty, Tensor::from_vector<int8_t>({1, 2}, {1, 1}), reduce_attrs({0}, true));
+  check_single_op(Op::ReduceMax, empty, Tensor::from_vector<int8_t>({2}, {-128, -128}),
+                  reduce_attrs({0}, false));
+  check_single_op(Op::ReduceProd, empty, Tensor::from_vector<int8_t>({1, 2}, {1, 1}),
+                  reduce_attrs({0}, true));
   Tensor empty_f64(DType::F64, {3, 0});
   double inf = std::numeric_limits<double>::infinity();
   check_single_op(Op::ReduceMin, empty_f64, Tensor::from_vector<double>({3}, {inf, inf, inf}),
@@ -71,7 +79,8 @@ TEST_CASE("reducing an empty extent gives the identity", "[interp][reduction]") 
 TEST_CASE("argmax of bf16 and of a length-1 axis", "[interp][reduction]") {
   Tensor x(DType::BF16, {2, 3});
   std::vector<double> values = {0.5, 2, 2, -1, -3, -3};
-  for (size_t i = 0; i < values.size(); ++i) store_from_double(DType::BF16, x.raw_data(), i, values[i]);
+  for (size_t i = 0; i < values.size(); ++i)
+    store_from_double(DType::BF16, x.raw_data(), i, values[i]);
   Attrs axis1{{"axis", int64_t{1}}, {"keepdims", false}};
   check_single_op(Op::ArgMax, x, Tensor::from_vector<int64_t>({2}, {1, 0}), axis1);
   check_single_op(Op::ArgMin, x, Tensor::from_vector<int64_t>({2}, {0, 1}), axis1);

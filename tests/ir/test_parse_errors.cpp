@@ -141,7 +141,7 @@ TEST_CASE("structural errors", "[text][errors]") {
   CHECK(parse_error(with_line(2, "  %c = add(%a) : f32[2]")) ==
         "bad.loom:2:3: expected 2 operand(s) for add, got 1");
   CHECK(parse_error(with_line(2, "  %c = concat() {axis = 0} : f32[2]")) ==
-        "bad.loom:2:3: expected at least 1 operand for concat, got 0");
+        "bad.loom:2:3: expected at least 1 operand(s) for concat, got 0");
   CHECK(parse_error(with_line(2, "  %c, %e = add(%a, %b) : f32[2]")) ==
         "bad.loom:2:26: expected 2 result type(s), one per result name, got 1");
   CHECK(parse_error(with_line(4, "  return")) ==

@@ -2,7 +2,6 @@
 // malformed input (every truncation, random bytes, byte mutations, bad content).
 #include <catch2/catch.hpp>
 
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -95,13 +94,39 @@ void add_attribute_function(Module& m) {
                              {"strides", std::vector<int64_t>{2, 2}},
                              {"pads", std::vector<int64_t>{0, 0, 0, 0}},
                              {"ceil_mode", false}});
-  for (auto [name, v] : {std::pair{"y", y},
-                         {"sum", sum},
-                         {"padded", padded},
-                         {"as_float", as_float},
-                         {"scaled", scaled},
-                         {"both", both},
-                         {"pooled", pooled}})
+  Value* strided = add_value(fn, Op::Slice, {x},
+                             {{"start", std::vector<int64_t>{0, 0}},
+                              {"stop", std::vector<int64_t>{2, 3}},
+                              {"step", std::vector<int64_t>{1, 2}}});
+  Value* reversed = add_value(fn, Op::Slice, {x},
+                              {{"start", std::vector<int64_t>{1, 2}},
+                               {"stop", std::vector<int64_t>{-1, -1}},
+                               {"step", std::vector<int64_t>{-1, -1}}});
+  Value* transposed =
+      add_value(fn, Op::Transpose, {reversed}, {{"perm", std::vector<int64_t>{1, 0}}});
+  Value* counting = add_value(
+      fn, Op::Iota, {},
+      {{"shape", std::vector<int64_t>{3, 2}}, {"dtype", DType::I32}, {"axis", int64_t{1}}});
+  Value* hot = add_value(fn, Op::OneHot, {idx}, {{"depth", int64_t{4}}, {"dtype", DType::F32}});
+  Value* averaged = add_value(fn, Op::AvgPool2D, {img},
+                              {{"kernel", std::vector<int64_t>{3, 3}},
+                               {"strides", std::vector<int64_t>{2, 2}},
+                               {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+                               {"ceil_mode", true},
+                               {"count_include_pad", false}});
+  const std::vector<std::pair<std::string, Value*>> outputs = {{"y", y},
+                                                               {"sum", sum},
+                                                               {"padded", padded},
+                                                               {"as_float", as_float},
+                                                               {"scaled", scaled},
+                                                               {"both", both},
+                                                               {"pooled", pooled},
+                                                               {"strided", strided},
+                                                               {"hot", hot},
+                                                               {"counting", counting},
+                                                               {"transposed", transposed},
+                                                               {"averaged", averaged}};
+  for (const auto& [name, v] : outputs)
     fn.add_output(name, v);
 }
 
@@ -145,22 +170,44 @@ void add_alias_function(Module& m) {
   fn.set_output_alias("b_new", "b");
 }
 
-// A node with a nested body, itself holding a node with a body.
-std::unique_ptr<Function> make_body(Module& m, const std::string& name, int depth) {
+// A fusion body (a, b: f32[3]) -> (sum, negated); with depth > 1 the negation is itself
+// a fusion of depth - 1.
+std::unique_ptr<Function> make_fusion_body(Module& m, const std::string& name, int depth);
+
+// A fusion node of `depth` levels over a and b, with two results.
+Node* add_fusion(Module& m, Function& fn, Value* a, Value* b, const std::string& name, int depth) {
+  std::unique_ptr<Function> body = make_fusion_body(m, name, depth);
+  std::vector<TensorType> types;
+  for (const Output& out : body->outputs())
+    types.push_back(out.value->type());
+  Node* fusion = fn.append(Op::Fusion, {a, b}, {{"kind", std::string("loop")}}, types,
+                           SourceLoc{"fusion.cpp", 10, 2});
+  fusion->set_body(std::move(body));
+  return fusion;
+}
+
+std::unique_ptr<Function> make_fusion_body(Module& m, const std::string& name, int depth) {
   auto body = std::make_unique<Function>(name, &m);
-  Value* p = body->add_param("p", {DType::F32, {3}});
-  Node* node = add(*body, Op::Neg, {p});
-  if (depth > 1) node->set_body(make_body(m, name + ".inner", depth - 1));
-  body->add_output("q", node->result());
+  Value* a = body->add_param("a", {DType::F32, {3}});
+  Value* b = body->add_param("b", {DType::F32, {3}});
+  Value* sum = add_value(*body, Op::Add, {a, b}, {}, "sum");
+  Value* negated = depth > 1 ? add_fusion(m, *body, sum, b, name + ".inner", depth - 1)->result(1)
+                             : add_value(*body, Op::Neg, {sum});
+  body->add_output("sum", sum);
+  body->add_output("negated", negated);
   return body;
 }
 
-void add_body_function(Module& m) {
+// Multi-result nodes and nested bodies.
+void add_fusion_function(Module& m) {
   Function& fn = *m.add_function("fused");
   Value* x = fn.add_param("x", {DType::F32, {3}});
-  Node* group = add(fn, Op::Neg, {x});
-  group->set_body(make_body(m, "fused.body", 2));
-  fn.add_output("out", group->result());
+  Value* y = fn.add_param("y", {DType::F32, {3}});
+  Node* fusion = add_fusion(m, fn, x, y, "fused.body", 2);
+  fusion->result(1)->set_name("second");
+  Value* scaled = add_value(fn, Op::Mul, {fusion->result(1), x});
+  fn.add_output("scaled", scaled);
+  fn.add_output("first", fusion->result(0));
 }
 
 std::unique_ptr<Module> make_full_module() {
@@ -168,7 +215,7 @@ std::unique_ptr<Module> make_full_module() {
   add_attribute_function(*m);
   add_literal_function(*m);
   add_alias_function(*m);
-  add_body_function(*m);
+  add_fusion_function(*m);
   verify(*m);
   return m;
 }
@@ -294,27 +341,20 @@ TEST_CASE("an equal but separate literal is written inline, not as a reference",
 }
 
 TEST_CASE("values of multi-result nodes are numbered result by result", "[serialize]") {
-  // No op in ops.def has several results yet, so the reader's verifier rejects this
-  // module; the numbering in the written bytes is what is checked.
-  Module m;
-  Function& fn = *m.add_function("main");
-  Value* x = fn.add_param("x", {DType::F32, {2}});
-  Node* pair = fn.append(Op::Neg, {x}, {}, {{DType::F32, {2}}, {DType::F32, {2}}});
-  pair->result(1)->set_name("second");
-  Node* use = fn.append(Op::Neg, {pair->result(1)}, {}, {{DType::F32, {2}}});
-  fn.add_output("out", use->result());
-  fn.add_output("first", pair->result(0));
-
+  auto original = make_full_module();
   pb::Module proto;
-  REQUIRE(proto.ParseFromString(serialize_module(m)));
-  const pb::Function& f = proto.functions(0);
-  REQUIRE(f.nodes(1).results_size() == 2);
-  CHECK(f.nodes(1).results(1).name() == "second");
-  CHECK(f.nodes(2).operands(0) == 2); // x is 0, the pair's results are 1 and 2
-  CHECK(f.outputs(0).value() == 3);
-  CHECK(f.outputs(1).value() == 1);
-  CHECK_THROWS_WITH(deserialize_module(serialize_module(m)),
-                    Contains("has 2 results, the op defines 1"));
+  REQUIRE(proto.ParseFromString(serialize_module(*original)));
+  const pb::Function& fused = proto.functions(3);
+  REQUIRE(fused.name() == "fused");
+  // x is value 0, y is 1, the fusion's results are 2 and 3, the mul's result is 4.
+  REQUIRE(fused.nodes(2).results_size() == 2);
+  CHECK(fused.nodes(2).results(1).name() == "second");
+  CHECK(fused.nodes(3).operands(0) == 3);
+  CHECK(fused.outputs(0).value() == 4);
+  CHECK(fused.outputs(1).value() == 2);
+  // The body numbers its own values from 0.
+  CHECK(fused.nodes(2).body().outputs(0).value() == 2);
+  CHECK(fused.nodes(2).body().nodes(3).body().name() == "fused.body.inner");
 }
 
 TEST_CASE("IR that cannot be written gives a serialization error", "[serialize]") {
@@ -393,7 +433,7 @@ TEST_CASE("bad content gives a serialization error saying what is wrong", "[seri
   SECTION("variadic op without operands") {
     add_node.set_op("concat");
     add_node.clear_operands();
-    CHECK_THAT(error_of(proto), Contains("concat takes at least 1 operands, got 0"));
+    CHECK_THAT(error_of(proto), Contains("concat takes") && Contains("operands, got 0"));
   }
   SECTION("operand out of range") {
     add_node.set_operands(1, 1000);
@@ -509,6 +549,31 @@ TEST_CASE("bad content gives a serialization error saying what is wrong", "[seri
     CHECK_THAT(error_of(proto),
                Contains("node #2: body: node #0: add operand 0 refers to value #0"));
   }
+}
+
+TEST_CASE("bodies nest up to 32 deep", "[serialize]") {
+  auto nested_module = [](int depth) {
+    auto m = std::make_unique<Module>();
+    Function& fn = *m->add_function("deep");
+    Value* x = fn.add_param("x", {DType::F32, {3}});
+    fn.add_output("out", add_fusion(*m, fn, x, x, "level", depth)->result(0));
+    return m;
+  };
+  auto deepest = nested_module(32);
+  std::string bytes = serialize_module(*deepest);
+  CHECK(serialize_module(*deserialize_module(bytes)) == bytes);
+  CHECK_THROWS_WITH(serialize_module(*nested_module(33)),
+                    Contains("bodies nested more than 32 deep"));
+
+  // A reader meeting a hand-made file that nests deeper says so.
+  pb::Module proto;
+  REQUIRE(proto.ParseFromString(bytes));
+  pb::Function* level = proto.mutable_functions(0)->mutable_nodes(1)->mutable_body();
+  while (level->nodes(3).has_body())
+    level = level->mutable_nodes(3)->mutable_body();
+  pb::Function deepest_body = *level;
+  *level->mutable_nodes(3)->mutable_body() = deepest_body;
+  CHECK_THAT(error_of(proto), Contains("bodies nested more than 32 deep"));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ static void check_sources() {
   expect_error(Op::Constant, {}, {}, ErrorCode::InvalidAttribute);
   expect_error(Op::Constant, {}, {{"value", int64_t{3}}}, ErrorCode::InvalidAttribute);
   expect_error(Op::Parameter, {}, {}, ErrorCode::InvalidArgument);
+  expect_error(Op::Fusion, {F({2})}, {}, ErrorCode::InvalidArgument); // types come from the body
 
   CHECK(infer1(Op::Iota, {}, {{"shape", Shape{4, 5}}, {"dtype", DType::I32}, {"axis", int64_t{1}}}) ==
         T(DType::I32, {4, 5}));

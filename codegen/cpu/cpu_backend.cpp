@@ -1,0 +1,231 @@
+#include "codegen/cpu_backend.h"
+
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "codegen/cpu/program.h"
+#include "ir/clone.h"
+#include "ir/error.h"
+#include "passes/pass.h"
+#include "runtime/cpu_rt.h"
+
+namespace loom::codegen {
+
+namespace {
+
+void initialize_llvm() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    llvm::InitializeNativeTargetAsmParser();
+  });
+}
+
+[[noreturn]] void llvm_fail(const std::string& what, llvm::Error err) {
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  os << err;
+  throw_error(ErrorCode::Internal, "cpu backend: " + what + ": " + os.str());
+}
+
+template <typename T> T unwrap(llvm::Expected<T> value, const std::string& what) {
+  if (!value) llvm_fail(what, value.takeError());
+  return std::move(*value);
+}
+
+std::unique_ptr<llvm::TargetMachine> host_target_machine() {
+  initialize_llvm();
+  auto builder = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
+  builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  builder.setRelocationModel(llvm::Reloc::PIC_);
+  return unwrap(builder.createTargetMachine(), "create target machine");
+}
+
+// Host CPU and vector width on every function, so the vectorizer uses AVX-512 where
+// the host has it (LLVM would otherwise prefer 256-bit vectors on some CPUs).
+void set_function_attributes(llvm::Module& m, const llvm::TargetMachine& tm) {
+  bool avx512 = tm.getTargetFeatureString().contains("+avx512f");
+  for (llvm::Function& f : m) {
+    if (f.isDeclaration()) continue;
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    f.addFnAttr("target-features", tm.getTargetFeatureString());
+    f.addFnAttr("prefer-vector-width", avx512 ? "512" : "256");
+  }
+}
+
+void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
+  m.setDataLayout(tm.createDataLayout());
+  m.setTargetTriple(tm.getTargetTriple().str());
+  set_function_attributes(m, tm);
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (llvm::verifyModule(m, &es)) throw_error(ErrorCode::Internal, "cpu backend produced invalid LLVM IR: " + es.str());
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder pb(&tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
+}
+
+// The function after loom's own pass pipeline.
+std::unique_ptr<ir::Module> prepare(const ir::Function& fn, const CpuOptions& options) {
+  auto module = ir::clone_function_as_module(fn);
+  ir::Function& copy = *module->functions()[0];
+  passes::run_pipeline(copy, passes::level_pipeline(options.pipeline));
+  return module;
+}
+
+std::vector<IOSpec> specs_of_params(const ir::Function& fn) {
+  std::vector<IOSpec> specs;
+  for (const ir::Value* p : fn.params()) specs.push_back({p->name(), p->type()});
+  return specs;
+}
+
+std::vector<IOSpec> specs_of_outputs(const ir::Function& fn) {
+  std::vector<IOSpec> specs;
+  for (const ir::Output& o : fn.outputs()) specs.push_back({o.name, o.value->type()});
+  return specs;
+}
+
+using EntryFn = int32_t (*)(void* const*, void* const*, uint8_t*);
+
+class CpuExecutable : public Executable {
+public:
+  CpuExecutable(const ir::Function& fn, std::unique_ptr<llvm::orc::LLJIT> jit, EntryFn entry, int64_t arena_bytes)
+      : Executable(specs_of_params(fn), specs_of_outputs(fn)), jit_(std::move(jit)), entry_(entry),
+        arena_(Tensor(DType::I8, {std::max<int64_t>(arena_bytes, 1)})) {}
+
+  std::string target() const override { return "cpu"; }
+
+protected:
+  std::vector<Tensor> execute(const std::vector<Tensor>& inputs) override {
+    std::vector<void*> in_ptrs;
+    for (const Tensor& t : inputs) in_ptrs.push_back(const_cast<void*>(t.raw_data()));
+    std::vector<Tensor> outputs;
+    std::vector<void*> out_ptrs;
+    for (const IOSpec& spec : this->outputs()) {
+      outputs.emplace_back(spec.type.dtype, spec.type.shape);
+      out_ptrs.push_back(outputs.back().raw_data());
+    }
+    std::lock_guard<std::mutex> lock(mu_); // one arena: calls are serialized
+    if (entry_(in_ptrs.data(), out_ptrs.data(), static_cast<uint8_t*>(arena_.raw_data())) != 0)
+      throw_error(ErrorCode::RuntimeError, loom_rt_last_error());
+    return outputs;
+  }
+
+private:
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  EntryFn entry_;
+  Tensor arena_;
+  std::mutex mu_;
+};
+
+std::unique_ptr<llvm::orc::LLJIT> make_jit() {
+  initialize_llvm();
+  auto jtmb = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
+  jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create(), "create JIT");
+  // The loom runtime's entry points, then libm and libc from the process.
+  llvm::orc::SymbolMap symbols;
+  int count = 0;
+  const RuntimeSymbol* rt = runtime_symbols(&count);
+  for (int i = 0; i < count; ++i)
+    symbols[jit->mangleAndIntern(rt[i].name)] = {llvm::orc::ExecutorAddr::fromPtr(rt[i].address),
+                                                 llvm::JITSymbolFlags::Exported};
+  llvm::orc::JITDylib& lib = jit->getMainJITDylib();
+  if (auto err = lib.define(llvm::orc::absoluteSymbols(std::move(symbols)))) llvm_fail("define runtime symbols", std::move(err));
+  lib.addGenerator(unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+                              jit->getDataLayout().getGlobalPrefix()),
+                          "process symbols"));
+  return jit;
+}
+
+} // namespace
+
+std::unique_ptr<Executable> compile_cpu(const ir::Function& fn, const CpuOptions& options) {
+  auto prepared = prepare(fn, options);
+  const ir::Function& f = *prepared->functions()[0];
+  auto ctx = std::make_unique<llvm::LLVMContext>();
+  LoweredProgram program = lower_program(f, *ctx, options.entry_name);
+  auto tm = host_target_machine();
+  optimize(*program.module, *tm);
+  auto jit = make_jit();
+  if (auto err = jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(program.module), std::move(ctx))))
+    llvm_fail("add module", std::move(err));
+  auto entry = unwrap(jit->lookup(options.entry_name), "look up entry");
+  return std::make_unique<CpuExecutable>(f, std::move(jit), entry.toPtr<EntryFn>(), program.arena_bytes);
+}
+
+std::string emit_cpu_llvm_ir(const ir::Function& fn, const CpuOptions& options) {
+  auto prepared = prepare(fn, options);
+  llvm::LLVMContext ctx;
+  LoweredProgram program = lower_program(*prepared->functions()[0], ctx, options.entry_name);
+  auto tm = host_target_machine();
+  optimize(*program.module, *tm);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  program.module->print(os, nullptr);
+  return os.str();
+}
+
+int64_t emit_cpu_object(const ir::Function& fn, const std::string& path, const CpuOptions& options) {
+  auto prepared = prepare(fn, options);
+  llvm::LLVMContext ctx;
+  LoweredProgram program = lower_program(*prepared->functions()[0], ctx, options.entry_name);
+  auto tm = host_target_machine();
+  optimize(*program.module, *tm);
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) throw_error(ErrorCode::IOError, "cannot write " + path + ": " + ec.message());
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, out, nullptr, llvm::CodeGenFileType::ObjectFile))
+    throw_error(ErrorCode::Unsupported, "the host target cannot emit object files");
+  pm.run(*program.module);
+  out.flush();
+  return program.arena_bytes;
+}
+
+bool cpu_supports(Op op) {
+  // Generated loop kernels and BLAS calls; other ops run through interpreter kernels.
+  if (has_trait(op, kElementwise) || op == Op::MatMul || op == Op::Iota || op == Op::Constant ||
+      op == Op::Parameter || op == Op::Fusion)
+    return true;
+  switch (op) {
+  case Op::BroadcastTo:
+  case Op::Reshape:
+  case Op::Transpose:
+  case Op::Slice:
+  case Op::Pad:
+  case Op::Concat:
+  case Op::ReduceSum:
+  case Op::ReduceMax:
+  case Op::ReduceMin:
+  case Op::ReduceProd: return true;
+  default: return false;
+  }
+}
+
+} // namespace loom::codegen

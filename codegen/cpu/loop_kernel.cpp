@@ -1,0 +1,495 @@
+#include "codegen/cpu/loop_kernel.h"
+
+#include <llvm/IR/Intrinsics.h>
+
+#include <limits>
+#include <map>
+
+#include "codegen/cpu/llvm_util.h"
+#include "ir/error.h"
+#include "ir/scalar.h"
+
+namespace loom::codegen {
+
+namespace {
+
+using Index = std::vector<llvm::Value*>; // one i64 per dimension
+
+bool is_reduce(Op op) {
+  return op == Op::ReduceSum || op == Op::ReduceMax || op == Op::ReduceMin || op == Op::ReduceProd;
+}
+
+bool lowerable_node(const ir::Node& n) {
+  for (int i = 0; i < n.num_results(); ++i)
+    if (!lowerable_dtype(n.result(i)->dtype())) return false;
+  for (const ir::Value* v : n.operands())
+    if (!lowerable_dtype(v->dtype())) return false;
+  Op op = n.op();
+  bool integer = n.num_operands() > 0 && !is_float(n.operand(0)->dtype());
+  if ((op == Op::Div || op == Op::Pow) && integer) return false; // run-time errors live in the interpreter
+  if (has_trait(op, kElementwise)) return true;
+  switch (op) {
+  case Op::Parameter:
+  case Op::Constant:
+  case Op::Iota:
+  case Op::BroadcastTo:
+  case Op::Reshape:
+  case Op::Transpose:
+  case Op::Slice:
+  case Op::Pad:
+  case Op::Concat: return true;
+  default: return is_reduce(op);
+  }
+}
+
+// Emits the value of body values at a given output index, recursively.
+class BodyEmitter {
+public:
+  BodyEmitter(llvm::IRBuilder<>& b, llvm::IRBuilder<>& entry, const ir::Function& body,
+              std::vector<llvm::Value*> param_ptrs)
+      : b_(b), entry_(entry), ctx_(b.getContext()), body_(body), param_ptrs_(std::move(param_ptrs)) {
+    scopes_.emplace_back();
+  }
+
+  llvm::Value* emit(const ir::Value* v, const Index& idx) {
+    Key key{v, idx};
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      auto found = it->find(key);
+      if (found != it->end()) return found->second;
+    }
+    llvm::Value* r = compute(v, idx);
+    scopes_.back()[key] = r;
+    return r;
+  }
+
+  // Address of element idx in a dense row-major buffer of the given shape.
+  llvm::Value* element_ptr(llvm::Value* base, DType dt, const Shape& shape, const Index& idx) {
+    return b_.CreateInBoundsGEP(memory_type(ctx_, dt), base, linearize(shape, idx));
+  }
+
+  llvm::Value* to_register(llvm::Value* v, DType dt) {
+    return dt == DType::Bool ? b_.CreateICmpNE(v, b_.getInt8(0)) : v;
+  }
+  llvm::Value* to_memory(llvm::Value* v, DType dt) { return dt == DType::Bool ? b_.CreateZExt(v, b_.getInt8Ty()) : v; }
+
+private:
+  struct Key {
+    const ir::Value* value;
+    Index idx;
+    bool operator<(const Key& o) const { return value != o.value ? value < o.value : idx < o.idx; }
+  };
+
+  llvm::Value* i64(int64_t v) { return b_.getInt64(v); }
+
+  llvm::Value* linearize(const Shape& shape, const Index& idx) {
+    llvm::Value* lin = i64(0);
+    int64_t stride = 1;
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (shape[d] != 1) lin = b_.CreateAdd(lin, b_.CreateMul(idx[d], i64(stride)));
+      stride *= shape[d];
+    }
+    return lin;
+  }
+
+  Index delinearize(llvm::Value* lin, const Shape& shape) {
+    Index idx(shape.size());
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (shape[d] == 1) {
+        idx[d] = i64(0);
+        continue;
+      }
+      idx[d] = d == 0 ? lin : b_.CreateURem(lin, i64(shape[d]));
+      if (d > 0) lin = b_.CreateUDiv(lin, i64(shape[d]));
+    }
+    return idx;
+  }
+
+  // Index into an operand broadcast (numpy rules) to the result shape.
+  Index broadcast_index(const Shape& operand, const Index& idx) {
+    size_t offset = idx.size() - operand.size();
+    Index out(operand.size());
+    for (size_t d = 0; d < operand.size(); ++d) out[d] = operand[d] == 1 ? i64(0) : idx[offset + d];
+    return out;
+  }
+
+  llvm::Value* constant_value(const Literal& lit, DType dt, const Index& idx) {
+    if (lit.type().numel() == 1) return scalar_constant(dt, lit.as_double(0), lit.as_int(0));
+    llvm::Module* m = b_.GetInsertBlock()->getModule();
+    auto it = globals_.find(lit.identity());
+    llvm::GlobalVariable* g;
+    if (it != globals_.end()) {
+      g = it->second;
+    } else {
+      auto* data = llvm::ConstantDataArray::getRaw(
+          llvm::StringRef(reinterpret_cast<const char*>(lit.data()), lit.nbytes()), lit.type().numel(),
+          memory_type(ctx_, dt));
+      g = new llvm::GlobalVariable(*m, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, "literal");
+      g->setAlignment(llvm::Align(64));
+      globals_[lit.identity()] = g;
+    }
+    llvm::Value* p = element_ptr(g, dt, lit.type().shape, idx);
+    return to_register(b_.CreateLoad(memory_type(ctx_, dt), p), dt);
+  }
+
+  llvm::Value* scalar_constant(DType dt, double d, int64_t i) {
+    llvm::Type* t = register_type(ctx_, dt);
+    if (is_float(dt)) return llvm::ConstantFP::get(t, d);
+    if (dt == DType::Bool) return b_.getInt1(d != 0.0);
+    return llvm::ConstantInt::get(t, static_cast<uint64_t>(i), true);
+  }
+
+  llvm::Value* compute(const ir::Value* v, const Index& idx) {
+    const ir::Node& n = *v->def();
+    DType dt = v->dtype();
+    const Shape& shape = v->shape();
+    switch (n.op()) {
+    case Op::Parameter: {
+      size_t slot = param_slot(v);
+      return to_register(b_.CreateLoad(memory_type(ctx_, dt), element_ptr(param_ptrs_[slot], dt, shape, idx)), dt);
+    }
+    case Op::Constant: return constant_value(n.attrs().get_literal("constant", "value"), dt, idx);
+    case Op::Iota: {
+      llvm::Value* i = idx[n.attrs().get_int("iota", "axis")];
+      return is_float(dt) ? b_.CreateSIToFP(i, register_type(ctx_, dt))
+                          : b_.CreateSExtOrTrunc(i, register_type(ctx_, dt));
+    }
+    case Op::BroadcastTo: return emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
+    case Op::Reshape: return emit(n.operand(0), delinearize(linearize(shape, idx), n.operand(0)->shape()));
+    case Op::Transpose: {
+      const auto& perm = n.attrs().get_ints("transpose", "perm");
+      Index in(idx.size());
+      for (size_t i = 0; i < perm.size(); ++i) in[perm[i]] = idx[i];
+      return emit(n.operand(0), in);
+    }
+    case Op::Slice: {
+      const auto& start = n.attrs().get_ints("slice", "start");
+      const auto& step = n.attrs().get_ints("slice", "step");
+      Index in(idx.size());
+      for (size_t d = 0; d < idx.size(); ++d) in[d] = b_.CreateAdd(i64(start[d]), b_.CreateMul(idx[d], i64(step[d])));
+      return emit(n.operand(0), in);
+    }
+    case Op::Pad: return pad(n, idx);
+    case Op::Concat: return concat(n, idx);
+    case Op::Select: {
+      llvm::Value* c = emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
+      llvm::Value* a = emit(n.operand(1), broadcast_index(n.operand(1)->shape(), idx));
+      llvm::Value* e = emit(n.operand(2), broadcast_index(n.operand(2)->shape(), idx));
+      return b_.CreateSelect(c, a, e);
+    }
+    case Op::Cast: return cast(emit(n.operand(0), idx), n.operand(0)->dtype(), dt);
+    default: break;
+    }
+    if (is_reduce(n.op())) return reduce(n, idx);
+    if (has_trait(n.op(), kUnary)) return unary(n.op(), emit(n.operand(0), idx), n.operand(0)->dtype());
+    if (has_trait(n.op(), kBinary)) {
+      llvm::Value* a = emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
+      llvm::Value* c = emit(n.operand(1), broadcast_index(n.operand(1)->shape(), idx));
+      return binary(n.op(), a, c, n.operand(0)->dtype());
+    }
+    throw_error(ErrorCode::Internal, "cpu codegen: cannot lower " + std::string(n.name()));
+  }
+
+  size_t param_slot(const ir::Value* v) {
+    const auto& params = body_.params();
+    for (size_t i = 0; i < params.size(); ++i)
+      if (params[i] == v) return i;
+    throw_error(ErrorCode::Internal, "cpu codegen: parameter of another function");
+  }
+
+  // Reads the operand at a clamped index and selects the pad value outside it.
+  llvm::Value* pad(const ir::Node& n, const Index& idx) {
+    const auto& lo = n.attrs().get_ints("pad", "pads_lo");
+    const Shape& in_shape = n.operand(0)->shape();
+    llvm::Value* inside = b_.getTrue();
+    Index in(idx.size());
+    for (size_t d = 0; d < idx.size(); ++d) {
+      llvm::Value* i = b_.CreateSub(idx[d], i64(lo[d]));
+      inside = b_.CreateAnd(inside, b_.CreateICmpULT(i, i64(in_shape[d])));
+      in[d] = clamp_index(i, in_shape[d]);
+    }
+    DType dt = n.result()->dtype();
+    double value = n.attrs().get_float("pad", "value");
+    llvm::Value* pad_value = scalar_constant(dt, value, convert_scalar<int64_t>(value));
+    if (shape_numel(in_shape) == 0) return pad_value;
+    return b_.CreateSelect(inside, emit(n.operand(0), in), pad_value);
+  }
+
+  llvm::Value* clamp_index(llvm::Value* i, int64_t dim) {
+    llvm::Value* hi = i64(std::max<int64_t>(dim - 1, 0));
+    llvm::Value* c = b_.CreateSelect(b_.CreateICmpSLT(i, i64(0)), i64(0), i);
+    return b_.CreateSelect(b_.CreateICmpSGT(c, hi), hi, c);
+  }
+
+  llvm::Value* concat(const ir::Node& n, const Index& idx) {
+    int64_t axis = n.attrs().get_int("concat", "axis");
+    llvm::Value* result = nullptr;
+    int64_t offset = 0;
+    for (const ir::Value* operand : n.operands()) {
+      int64_t len = operand->shape()[axis];
+      if (len == 0) continue;
+      Index in = idx;
+      in[axis] = clamp_index(b_.CreateSub(idx[axis], i64(offset)), len);
+      llvm::Value* v = emit(operand, in);
+      result = result ? b_.CreateSelect(b_.CreateICmpSLT(idx[axis], i64(offset)), result, v) : v;
+      offset += len;
+    }
+    return result;
+  }
+
+  llvm::Value* reduce(const ir::Node& n, const Index& out_idx) {
+    const auto& axes = n.attrs().get_ints(std::string(n.name()), "axes");
+    bool keepdims = n.attrs().get_bool(std::string(n.name()), "keepdims");
+    const Shape& in_shape = n.operand(0)->shape();
+    DType dt = n.result()->dtype();
+    llvm::Type* t = register_type(ctx_, dt);
+    llvm::AllocaInst* acc = entry_.CreateAlloca(t);
+    b_.CreateStore(reduce_identity(n.op(), dt), acc);
+    Index in(in_shape.size());
+    size_t kept = 0;
+    for (size_t d = 0; d < in_shape.size(); ++d) {
+      bool reduced = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
+      if (!reduced) in[d] = out_idx[keepdims ? d : kept++];
+    }
+    reduce_loops(n, in, axes, 0, acc, t);
+    return b_.CreateLoad(t, acc);
+  }
+
+  void reduce_loops(const ir::Node& n, Index& in, const std::vector<int64_t>& axes, size_t level,
+                    llvm::AllocaInst* acc, llvm::Type* t) {
+    if (level == axes.size()) {
+      scopes_.emplace_back(); // values computed inside the loop do not outlive it
+      llvm::Value* x = emit(n.operand(0), in);
+      b_.CreateStore(combine(n.op(), b_.CreateLoad(t, acc), x, n.result()->dtype()), acc);
+      scopes_.pop_back();
+      return;
+    }
+    int64_t axis = axes[level];
+    emit_loop(b_, i64(0), i64(n.operand(0)->shape()[axis]), [&](llvm::Value* iv) {
+      in[axis] = iv;
+      reduce_loops(n, in, axes, level + 1, acc, t);
+    }, "r");
+  }
+
+  llvm::Value* reduce_identity(Op op, DType dt) {
+    llvm::Type* t = register_type(ctx_, dt);
+    bool fl = is_float(dt);
+    switch (op) {
+    case Op::ReduceSum: return fl ? llvm::ConstantFP::get(t, 0.0) : llvm::ConstantInt::get(t, 0);
+    case Op::ReduceProd: return fl ? llvm::ConstantFP::get(t, 1.0) : llvm::ConstantInt::get(t, 1);
+    case Op::ReduceMax:
+      return fl ? llvm::ConstantFP::getInfinity(t, true) : llvm::ConstantInt::get(t, llvm::APInt::getSignedMinValue(t->getIntegerBitWidth()));
+    case Op::ReduceMin:
+      return fl ? llvm::ConstantFP::getInfinity(t, false) : llvm::ConstantInt::get(t, llvm::APInt::getSignedMaxValue(t->getIntegerBitWidth()));
+    default: throw_error(ErrorCode::Internal, "not a reduction");
+    }
+  }
+
+  // Float sums and products may be reassociated (vectorized): the order is fixed by the
+  // generated code, so results stay deterministic.
+  llvm::Value* combine(Op op, llvm::Value* acc, llvm::Value* x, DType dt) {
+    bool fl = is_float(dt);
+    llvm::FastMathFlags reassoc;
+    reassoc.setAllowReassoc();
+    switch (op) {
+    case Op::ReduceSum: {
+      if (!fl) return b_.CreateAdd(acc, x);
+      auto* r = llvm::cast<llvm::Instruction>(b_.CreateFAdd(acc, x));
+      r->setFastMathFlags(reassoc);
+      return r;
+    }
+    case Op::ReduceProd: {
+      if (!fl) return b_.CreateMul(acc, x);
+      auto* r = llvm::cast<llvm::Instruction>(b_.CreateFMul(acc, x));
+      r->setFastMathFlags(reassoc);
+      return r;
+    }
+    case Op::ReduceMax: return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, x) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
+    case Op::ReduceMin: return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, acc, x) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, x);
+    default: throw_error(ErrorCode::Internal, "not a reduction");
+    }
+  }
+
+  llvm::Value* fconst(llvm::Type* t, double v) { return llvm::ConstantFP::get(t, v); }
+
+  llvm::Value* unary(Op op, llvm::Value* x, DType dt) {
+    llvm::Type* t = x->getType();
+    bool fl = is_float(dt);
+    switch (op) {
+    case Op::Neg: return fl ? b_.CreateFNeg(x) : b_.CreateSub(llvm::ConstantInt::get(t, 0), x);
+    case Op::Abs:
+      return fl ? b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
+    case Op::Sign: {
+      if (!fl) {
+        llvm::Value* pos = b_.CreateZExt(b_.CreateICmpSGT(x, llvm::ConstantInt::get(t, 0)), t);
+        llvm::Value* neg = b_.CreateZExt(b_.CreateICmpSLT(x, llvm::ConstantInt::get(t, 0)), t);
+        return b_.CreateSub(pos, neg);
+      }
+      llvm::Value* r = b_.CreateSelect(b_.CreateFCmpOGT(x, fconst(t, 0)), fconst(t, 1), fconst(t, 0));
+      r = b_.CreateSelect(b_.CreateFCmpOLT(x, fconst(t, 0)), fconst(t, -1), r);
+      return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, r);
+    }
+    case Op::Exp: return emit_exp(b_, x);
+    case Op::Log: return emit_log(b_, x);
+    case Op::Sqrt: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x);
+    case Op::Rsqrt: return b_.CreateFDiv(fconst(t, 1), b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x));
+    case Op::Tanh: return emit_tanh(b_, x);
+    case Op::Sigmoid: return emit_sigmoid(b_, x);
+    case Op::Relu:
+      if (!fl) return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(t, 0));
+      return b_.CreateSelect(b_.CreateFCmpOLT(x, fconst(t, 0)), fconst(t, 0), x); // NaN stays NaN
+    case Op::Sin: return emit_libm_call(b_, "sinf", "sin", {x});
+    case Op::Cos: return emit_libm_call(b_, "cosf", "cos", {x});
+    case Op::Erf: return emit_erf(b_, x);
+    case Op::Floor: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, x);
+    case Op::Ceil: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, x);
+    case Op::LogicalNot: return b_.CreateNot(x);
+    default: throw_error(ErrorCode::Internal, "cpu codegen: unary " + std::string(op_name(op)));
+    }
+  }
+
+  llvm::Value* binary(Op op, llvm::Value* a, llvm::Value* c, DType dt) {
+    bool fl = is_float(dt);
+    switch (op) {
+    case Op::Add: return fl ? b_.CreateFAdd(a, c) : b_.CreateAdd(a, c);
+    case Op::Sub: return fl ? b_.CreateFSub(a, c) : b_.CreateSub(a, c);
+    case Op::Mul: return fl ? b_.CreateFMul(a, c) : b_.CreateMul(a, c);
+    case Op::Div: return b_.CreateFDiv(a, c);
+    case Op::Pow: return emit_libm_call(b_, "powf", "pow", {a, c});
+    case Op::Maximum:
+      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, a, c) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
+    case Op::Minimum:
+      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, a, c) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
+    case Op::Eq: return fl ? b_.CreateFCmpOEQ(a, c) : b_.CreateICmpEQ(a, c);
+    case Op::Ne: return fl ? b_.CreateFCmpUNE(a, c) : b_.CreateICmpNE(a, c);
+    case Op::Lt: return fl ? b_.CreateFCmpOLT(a, c) : (dt == DType::Bool ? b_.CreateICmpULT(a, c) : b_.CreateICmpSLT(a, c));
+    case Op::Le: return fl ? b_.CreateFCmpOLE(a, c) : (dt == DType::Bool ? b_.CreateICmpULE(a, c) : b_.CreateICmpSLE(a, c));
+    case Op::Gt: return fl ? b_.CreateFCmpOGT(a, c) : (dt == DType::Bool ? b_.CreateICmpUGT(a, c) : b_.CreateICmpSGT(a, c));
+    case Op::Ge: return fl ? b_.CreateFCmpOGE(a, c) : (dt == DType::Bool ? b_.CreateICmpUGE(a, c) : b_.CreateICmpSGE(a, c));
+    case Op::LogicalAnd: return b_.CreateAnd(a, c);
+    case Op::LogicalOr: return b_.CreateOr(a, c);
+    default: throw_error(ErrorCode::Internal, "cpu codegen: binary " + std::string(op_name(op)));
+    }
+  }
+
+  // Casts with the semantics of docs/ops.md: float -> int saturates (NaN -> 0).
+  llvm::Value* cast(llvm::Value* x, DType from, DType to) {
+    if (from == to) return x;
+    llvm::Type* t = register_type(ctx_, to);
+    if (to == DType::Bool)
+      return is_float(from) ? b_.CreateFCmpUNE(x, fconst(x->getType(), 0)) : b_.CreateICmpNE(x, llvm::ConstantInt::get(x->getType(), 0));
+    if (from == DType::Bool) return is_float(to) ? b_.CreateUIToFP(x, t) : b_.CreateZExt(x, t);
+    if (is_float(from) && is_float(to)) return b_.CreateFPCast(x, t);
+    if (is_float(from)) return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {t, x->getType()}, {x});
+    if (is_float(to)) return b_.CreateSIToFP(x, t);
+    return b_.CreateSExtOrTrunc(x, t);
+  }
+
+  llvm::IRBuilder<>& b_;
+  llvm::IRBuilder<>& entry_;
+  llvm::LLVMContext& ctx_;
+  const ir::Function& body_;
+  std::vector<llvm::Value*> param_ptrs_;
+  std::vector<std::map<Key, llvm::Value*>> scopes_;
+  std::map<const void*, llvm::GlobalVariable*> globals_;
+};
+
+// The row space: all output dims but the last, with the last dim split into tiles when
+// there are too few rows to share among threads.
+struct RowSpace {
+  Shape outer;        // dims iterated by rows
+  int64_t last = 1;   // extent of the last dim
+  int64_t tile = 1;   // elements of the last dim per row
+  int64_t tiles = 1;  // tiles per last dim
+  int64_t rows = 1;
+};
+
+RowSpace row_space(const Shape& shape) {
+  RowSpace s;
+  if (!shape.empty()) {
+    s.outer.assign(shape.begin(), shape.end() - 1);
+    s.last = shape.back();
+  }
+  int64_t outer_rows = shape_numel(s.outer);
+  constexpr int64_t kTile = 4096;
+  s.tile = (outer_rows < 16 && s.last > kTile) ? kTile : std::max<int64_t>(s.last, 1);
+  s.tiles = s.last == 0 ? 0 : (s.last + s.tile - 1) / s.tile;
+  s.rows = outer_rows * s.tiles;
+  return s;
+}
+
+} // namespace
+
+bool can_lower_loop_body(const ir::Function& body) {
+  if (body.outputs().empty()) return false;
+  const Shape& shape = body.outputs()[0].value->shape();
+  for (const ir::Output& o : body.outputs())
+    if (o.value->shape() != shape || !lowerable_dtype(o.value->dtype())) return false;
+  for (const auto& n : body.nodes())
+    if (n->body() || !lowerable_node(*n)) return false;
+  return true;
+}
+
+LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const ir::Function& body) {
+  llvm::LLVMContext& ctx = module.getContext();
+  llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Type* ptr = llvm::PointerType::get(ctx, 0);
+  auto* fn_type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr, i64, i64}, false);
+  auto* fn = llvm::Function::Create(fn_type, llvm::GlobalValue::InternalLinkage, name, module);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  llvm::Value* buffers = fn->getArg(0);
+  llvm::Value* begin = fn->getArg(1);
+  llvm::Value* end = fn->getArg(2);
+
+  auto* entry_bb = llvm::BasicBlock::Create(ctx, "entry", fn);
+  llvm::IRBuilder<> entry(entry_bb);
+  auto* body_bb = llvm::BasicBlock::Create(ctx, "start", fn);
+  llvm::IRBuilder<> b(body_bb);
+
+  size_t slots = body.params().size() + body.outputs().size();
+  std::vector<llvm::Value*> ptrs;
+  for (size_t i = 0; i < slots; ++i)
+    ptrs.push_back(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, buffers, i)));
+  std::vector<llvm::Value*> param_ptrs(ptrs.begin(), ptrs.begin() + body.params().size());
+  BodyEmitter em(b, entry, body, param_ptrs);
+
+  const Shape& shape = body.outputs()[0].value->shape();
+  RowSpace space = row_space(shape);
+  emit_loop(b, begin, end, [&](llvm::Value* row) {
+    // row -> (outer index, tile); the last dim runs over the tile.
+    llvm::Value* tile = space.tiles == 1 ? b.getInt64(0) : b.CreateURem(row, b.getInt64(space.tiles));
+    llvm::Value* outer_linear = space.tiles == 1 ? row : b.CreateUDiv(row, b.getInt64(space.tiles));
+    Index outer(space.outer.size());
+    llvm::Value* rest = outer_linear;
+    for (int64_t d = static_cast<int64_t>(space.outer.size()) - 1; d >= 0; --d) {
+      outer[d] = d == 0 ? rest : b.CreateURem(rest, b.getInt64(space.outer[d]));
+      if (d > 0) rest = b.CreateUDiv(rest, b.getInt64(space.outer[d]));
+    }
+    llvm::Value* lo = b.CreateMul(tile, b.getInt64(space.tile));
+    llvm::Value* hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(lo, b.getInt64(space.tile)),
+                                             b.getInt64(space.last));
+    llvm::Value* out_row = b.CreateMul(outer_linear, b.getInt64(space.last));
+    emit_loop(b, lo, hi, [&](llvm::Value* j) {
+      Index idx = outer;
+      if (!shape.empty()) idx.push_back(j);
+      for (size_t o = 0; o < body.outputs().size(); ++o) {
+        const ir::Value* v = body.outputs()[o].value;
+        llvm::Value* value = em.to_memory(em.emit(v, idx), v->dtype());
+        llvm::Value* p = b.CreateInBoundsGEP(memory_type(ctx, v->dtype()), ptrs[body.params().size() + o],
+                                             b.CreateAdd(out_row, j));
+        b.CreateStore(value, p);
+      }
+    }, "j");
+  }, "row");
+  b.CreateRetVoid();
+  entry.CreateBr(body_bb);
+
+  LoopKernel k;
+  k.function = fn;
+  k.rows = space.rows;
+  // Split only work big enough to pay for waking threads; the split never changes results.
+  int64_t elements = shape_numel(shape);
+  k.chunks = elements < (1 << 15) ? 1 : std::min<int64_t>(space.rows, 64);
+  return k;
+}
+
+} // namespace loom::codegen

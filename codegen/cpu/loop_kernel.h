@@ -1,0 +1,32 @@
+// Loop kernels: a group of elementwise, data-movement and reduction ops (a fusion
+// body, or one op wrapped as a body) becomes one LLVM function
+//
+//   void kernel(ptr buffers, i64 begin, i64 end)
+//
+// that computes rows [begin, end) of the group's output index space. buffers[i] is
+// the i-th body parameter, then the outputs in order. The body is target-neutral: it
+// is a function of the output index, and the loops around it are the CPU's; a GPU
+// target would take the index from its grid coordinates instead.
+#pragma once
+
+#include <llvm/IR/Module.h>
+
+#include <string>
+
+#include "ir/ir.h"
+
+namespace loom::codegen {
+
+struct LoopKernel {
+  llvm::Function* function = nullptr;
+  int64_t rows = 0;   // size of the parallel row space
+  int64_t chunks = 1; // fixed split of the rows over threads
+};
+
+// Whether every node of the body can be lowered by emit_loop_kernel (op, dtypes,
+// all outputs sharing one shape). Otherwise the group runs on the interpreter.
+bool can_lower_loop_body(const ir::Function& body);
+
+LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const ir::Function& body);
+
+} // namespace loom::codegen

@@ -1,0 +1,292 @@
+#include "codegen/cpu/program.h"
+
+#include <llvm/IR/IRBuilder.h>
+
+#include <unordered_map>
+
+#include "codegen/cpu/llvm_util.h"
+#include "codegen/cpu/loop_kernel.h"
+#include "ir/builder.h"
+#include "ir/error.h"
+#include "ir/serialize.h"
+#include "ir/shape_rules.h"
+
+namespace loom::codegen {
+
+namespace {
+
+constexpr int64_t kAlign = 64;
+int64_t align_up(int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// Wraps one node into a body function whose parameters are the node's operands.
+ir::Function* wrap_node(ir::Module& scratch, const ir::Node& n, const std::string& name) {
+  ir::Function* body = scratch.add_function(name);
+  std::vector<ir::Value*> params;
+  for (int i = 0; i < n.num_operands(); ++i)
+    params.push_back(body->add_param("p" + std::to_string(i), n.operand(i)->type()));
+  std::vector<TensorType> types;
+  for (int r = 0; r < n.num_results(); ++r) types.push_back(n.result(r)->type());
+  ir::Node* copy = body->append(n.op(), params, n.attrs(), types, n.loc());
+  for (int r = 0; r < n.num_results(); ++r) body->add_output("out" + std::to_string(r), copy->result(r));
+  return body;
+}
+
+class ProgramLowering {
+public:
+  ProgramLowering(const ir::Function& fn, llvm::LLVMContext& ctx, const std::string& entry_name)
+      : fn_(fn), ctx_(ctx), module_(std::make_unique<llvm::Module>("loom." + fn.name(), ctx)), b_(ctx) {
+    ptr_ = llvm::PointerType::get(ctx, 0);
+    i64_ = llvm::Type::getInt64Ty(ctx);
+    i32_ = llvm::Type::getInt32Ty(ctx);
+    auto* type = llvm::FunctionType::get(i32_, {ptr_, ptr_, ptr_}, false);
+    entry_ = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, entry_name, *module_);
+    entry_->addFnAttr(llvm::Attribute::NoUnwind);
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry_));
+  }
+
+  LoweredProgram run() {
+    assign_homes();
+    int index = 0;
+    for (const auto& node : fn_.nodes()) lower_node(*node, index++);
+    copy_outputs();
+    b_.CreateRet(b_.getInt32(0));
+    LoweredProgram p;
+    p.module = std::move(module_);
+    p.arena_bytes = arena_bytes_;
+    p.kernels = kernels_;
+    p.library_calls = library_calls_;
+    p.interpreter_calls = interpreter_calls_;
+    return p;
+  }
+
+private:
+  llvm::Value* param_ptr(int i) { return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, entry_->getArg(0), i)); }
+  llvm::Value* result_ptr(int i) { return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, entry_->getArg(1), i)); }
+
+  // Every value gets a home: a parameter buffer, an output buffer, a constant global,
+  // or an arena slot. Arena slots are reused once a value is dead (first fit).
+  void assign_homes() {
+    std::unordered_map<const ir::Value*, int> last_use;
+    int index = 0;
+    for (const auto& node : fn_.nodes()) {
+      for (const ir::Value* v : node->operands()) last_use[v] = index;
+      ++index;
+    }
+    for (size_t i = 0; i < fn_.outputs().size(); ++i) {
+      const ir::Value* v = fn_.outputs()[i].value;
+      if (v->def()->op() != Op::Parameter && v->def()->op() != Op::Constant && !output_slot_.count(v))
+        output_slot_[v] = static_cast<int>(i);
+    }
+    std::vector<std::pair<int64_t, int64_t>> free_list; // (offset, size)
+    std::vector<std::pair<int, const ir::Value*>> live;  // (last use, value) in the arena
+    index = 0;
+    for (const auto& node : fn_.nodes()) {
+      // Release buffers whose last use was before this node.
+      for (auto it = live.begin(); it != live.end();) {
+        if (it->first < index) {
+          free_list.push_back({arena_offset_[it->second], align_up(it->second->type().nbytes())});
+          it = live.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      for (int r = 0; r < node->num_results(); ++r) {
+        const ir::Value* v = node->result(r);
+        if (node->op() == Op::Parameter || node->op() == Op::Constant || output_slot_.count(v)) continue;
+        int64_t size = align_up(std::max<int64_t>(v->type().nbytes(), 1));
+        arena_offset_[v] = allocate(free_list, size);
+        live.push_back({last_use.count(v) ? last_use[v] : index, v});
+      }
+      ++index;
+    }
+  }
+
+  int64_t allocate(std::vector<std::pair<int64_t, int64_t>>& free_list, int64_t size) {
+    for (auto it = free_list.begin(); it != free_list.end(); ++it) {
+      if (it->second < size) continue;
+      int64_t offset = it->first;
+      if (it->second == size) free_list.erase(it);
+      else *it = {offset + size, it->second - size};
+      return offset;
+    }
+    int64_t offset = arena_bytes_;
+    arena_bytes_ += size;
+    return offset;
+  }
+
+  llvm::Value* buffer(const ir::Value* v) {
+    auto cached = buffer_cache_.find(v);
+    if (cached != buffer_cache_.end()) return cached->second;
+    llvm::Value* p;
+    const ir::Node* def = v->def();
+    if (def->op() == Op::Parameter) {
+      int i = 0;
+      while (fn_.params()[i] != v) ++i;
+      p = param_ptr(i);
+    } else if (def->op() == Op::Constant) {
+      p = constant_global(def->attrs().get_literal("constant", "value"));
+    } else if (auto it = output_slot_.find(v); it != output_slot_.end()) {
+      p = result_ptr(it->second);
+    } else {
+      p = b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), entry_->getArg(2), arena_offset_.at(v));
+    }
+    buffer_cache_[v] = p;
+    return p;
+  }
+
+  llvm::Value* constant_global(const Literal& lit) {
+    auto* data = llvm::ConstantDataArray::getRaw(
+        llvm::StringRef(reinterpret_cast<const char*>(lit.data()), lit.nbytes()), lit.nbytes(), b_.getInt8Ty());
+    auto* g = new llvm::GlobalVariable(*module_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, "const");
+    g->setAlignment(llvm::Align(kAlign));
+    return g;
+  }
+
+  // A stack array of buffer pointers handed to a kernel or runtime call.
+  llvm::Value* pointer_array(const std::vector<const ir::Value*>& values) {
+    llvm::IRBuilder<> alloca_builder(&entry_->getEntryBlock(), entry_->getEntryBlock().begin());
+    llvm::Value* array = alloca_builder.CreateAlloca(ptr_, b_.getInt32(static_cast<uint32_t>(std::max<size_t>(values.size(), 1))));
+    for (size_t i = 0; i < values.size(); ++i)
+      b_.CreateStore(buffer(values[i]), b_.CreateConstInBoundsGEP1_64(ptr_, array, i));
+    return array;
+  }
+
+  std::vector<const ir::Value*> kernel_buffers(const ir::Node& n) {
+    std::vector<const ir::Value*> values(n.operands().begin(), n.operands().end());
+    for (int r = 0; r < n.num_results(); ++r) values.push_back(n.result(r));
+    return values;
+  }
+
+  void lower_node(const ir::Node& n, int index) {
+    if (n.op() == Op::Parameter || n.op() == Op::Constant) return;
+    std::string name = "k" + std::to_string(index) + "_" + std::string(n.name());
+    if (n.op() == Op::MatMul && (n.result()->dtype() == DType::F32 || n.result()->dtype() == DType::F64)) {
+      lower_matmul(n);
+      return;
+    }
+    const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
+    std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
+    if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) || has_trait(n.op(), kReduction) ||
+                  n.op() == Op::Iota))
+      body = wrap_node(scratch_, n, name);
+    if (body && kind != "contraction" && can_lower_loop_body(*body)) {
+      LoopKernel k = emit_loop_kernel(*module_, name, *body);
+      llvm::Value* bufs = pointer_array(kernel_buffers(n));
+      llvm::FunctionCallee parallel_for = module_->getOrInsertFunction(
+          "loom_rt_parallel_for", llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
+      b_.CreateCall(parallel_for, {k.function, bufs, b_.getInt64(k.rows), b_.getInt64(k.chunks)});
+      ++kernels_;
+      return;
+    }
+    lower_on_interpreter(n, name);
+  }
+
+  void lower_matmul(const ir::Node& n) {
+    const Shape &a = n.operand(0)->shape(), &bs = n.operand(1)->shape(), &c = n.result()->shape();
+    int64_t m = a[a.size() - 2], k = a.back(), nn = bs.back();
+    size_t batch_rank = c.size() - 2;
+    std::vector<int64_t> dims(c.begin(), c.end() - 2), a_strides(batch_rank, 0), b_strides(batch_rank, 0);
+    auto strides_of = [&](const Shape& s, std::vector<int64_t>& out) {
+      int64_t stride = s[s.size() - 2] * s.back();
+      for (size_t i = 0; i + 2 < s.size(); ++i) {
+        size_t d = s.size() - 3 - i;               // operand batch dim, from the right
+        size_t od = batch_rank - 1 - i;            // output batch dim
+        out[od] = s[d] == 1 ? 0 : stride;
+        stride *= s[d];
+      }
+    };
+    strides_of(a, a_strides);
+    strides_of(bs, b_strides);
+    auto array = [&](const std::vector<int64_t>& values) -> llvm::Value* {
+      auto* type = llvm::ArrayType::get(i64_, values.size());
+      auto* init = llvm::ConstantDataArray::get(ctx_, values);
+      return new llvm::GlobalVariable(*module_, type, true, llvm::GlobalValue::PrivateLinkage, init, "dims");
+    };
+    llvm::Value* dims_g = batch_rank ? array(dims) : llvm::ConstantPointerNull::get(ptr_);
+    llvm::Value* as_g = batch_rank ? array(a_strides) : llvm::ConstantPointerNull::get(ptr_);
+    llvm::Value* bs_g = batch_rank ? array(b_strides) : llvm::ConstantPointerNull::get(ptr_);
+    llvm::FunctionCallee matmul = module_->getOrInsertFunction(
+        "loom_rt_matmul",
+        llvm::FunctionType::get(b_.getVoidTy(), {i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_, ptr_}, false));
+    int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
+    b_.CreateCall(matmul, {b_.getInt32(dtype), buffer(n.operand(0)), buffer(n.operand(1)), buffer(n.result()),
+                           b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g,
+                           bs_g});
+    ++library_calls_;
+  }
+
+  // Serializes the group as a one-function module and calls the interpreter on it.
+  void lower_on_interpreter(const ir::Node& n, const std::string& name) {
+    ir::Module group;
+    ir::Function* body = n.op() == Op::Fusion ? nullptr : wrap_node(group, n, "main");
+    if (!body) {
+      body = group.add_function("main");
+      // Copy the fusion body: params and nodes in order.
+      std::unordered_map<const ir::Value*, ir::Value*> map;
+      for (const auto& inner : n.body()->nodes()) {
+        if (inner->op() == Op::Parameter) {
+          map[inner->result()] = body->add_param(inner->result()->name(), inner->result()->type());
+          continue;
+        }
+        std::vector<ir::Value*> ops;
+        for (ir::Value* v : inner->operands()) ops.push_back(map.at(v));
+        std::vector<TensorType> types;
+        for (int r = 0; r < inner->num_results(); ++r) types.push_back(inner->result(r)->type());
+        ir::Node* copy = body->append(inner->op(), ops, inner->attrs(), types, inner->loc());
+        for (int r = 0; r < inner->num_results(); ++r) map[inner->result(r)] = copy->result(r);
+      }
+      for (const ir::Output& o : n.body()->outputs()) body->add_output(o.name, map.at(o.value));
+    }
+    std::string bytes = ir::serialize_module(group);
+    auto* data = llvm::ConstantDataArray::getRaw(bytes, bytes.size(), b_.getInt8Ty());
+    auto* g = new llvm::GlobalVariable(*module_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data,
+                                       name + ".ir");
+    llvm::Value* bufs = pointer_array(kernel_buffers(n));
+    llvm::FunctionCallee call = module_->getOrInsertFunction(
+        "loom_rt_interp_call", llvm::FunctionType::get(i32_, {ptr_, i64_, ptr_}, false));
+    llvm::Value* status = b_.CreateCall(call, {g, b_.getInt64(bytes.size()), bufs});
+    // Propagate a run-time error (e.g. an index out of range) to the caller.
+    llvm::BasicBlock* fail = llvm::BasicBlock::Create(ctx_, "fail", entry_);
+    llvm::BasicBlock* ok = llvm::BasicBlock::Create(ctx_, "ok", entry_);
+    b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(0)), fail, ok);
+    b_.SetInsertPoint(fail);
+    b_.CreateRet(status);
+    b_.SetInsertPoint(ok);
+    ++interpreter_calls_;
+  }
+
+  // Outputs that are parameters, constants or repeated values are copied into place.
+  void copy_outputs() {
+    for (size_t i = 0; i < fn_.outputs().size(); ++i) {
+      const ir::Value* v = fn_.outputs()[i].value;
+      auto it = output_slot_.find(v);
+      if (it != output_slot_.end() && it->second == static_cast<int>(i)) continue;
+      int64_t bytes = v->type().nbytes();
+      if (bytes == 0) continue;
+      b_.CreateMemCpy(result_ptr(static_cast<int>(i)), llvm::MaybeAlign(kAlign), buffer(v), llvm::MaybeAlign(kAlign),
+                      bytes);
+    }
+  }
+
+  const ir::Function& fn_;
+  llvm::LLVMContext& ctx_;
+  std::unique_ptr<llvm::Module> module_;
+  llvm::IRBuilder<> b_;
+  llvm::Function* entry_;
+  llvm::PointerType* ptr_;
+  llvm::Type *i64_, *i32_;
+  ir::Module scratch_; // wrapped single-node bodies
+  std::unordered_map<const ir::Value*, int> output_slot_;
+  std::unordered_map<const ir::Value*, int64_t> arena_offset_;
+  std::unordered_map<const ir::Value*, llvm::Value*> buffer_cache_;
+  int64_t arena_bytes_ = 0;
+  int kernels_ = 0, library_calls_ = 0, interpreter_calls_ = 0;
+};
+
+} // namespace
+
+LoweredProgram lower_program(const ir::Function& fn, llvm::LLVMContext& ctx, const std::string& entry_name) {
+  return ProgramLowering(fn, ctx, entry_name).run();
+}
+
+} // namespace loom::codegen

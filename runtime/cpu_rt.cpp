@@ -1,0 +1,144 @@
+#include "runtime/cpu_rt.h"
+
+#include <cblas.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ir/error.h"
+#include "ir/serialize.h"
+#include "runtime/interp/interpreter.h"
+#include "runtime/thread_pool.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace {
+
+thread_local std::string last_error;
+
+// Walks every batch index of a broadcast batched matmul.
+template <typename Fn>
+void for_each_batch(int64_t rank, const int64_t* dims, const int64_t* a_strides, const int64_t* b_strides, Fn fn) {
+  std::vector<int64_t> idx(rank, 0);
+  int64_t count = 1;
+  for (int64_t d = 0; d < rank; ++d) count *= dims[d];
+  for (int64_t linear = 0; linear < count; ++linear) {
+    int64_t a_off = 0, b_off = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      a_off += idx[d] * a_strides[d];
+      b_off += idx[d] * b_strides[d];
+    }
+    fn(linear, a_off, b_off);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++idx[d] < dims[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+struct CachedFunction {
+  std::unique_ptr<loom::ir::Module> module;
+  const loom::ir::Function* fn;
+};
+
+} // namespace
+
+extern "C" {
+
+void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total, int64_t chunks) {
+  if (total <= 0) return;
+  if (chunks > total) chunks = total;
+  if (chunks <= 1) {
+    fn(buffers, 0, total);
+    return;
+  }
+  loom::ThreadPool::global().run(chunks, [&](int64_t c) {
+    int64_t begin = total * c / chunks, end = total * (c + 1) / chunks;
+    fn(buffers, begin, end);
+  });
+}
+
+void loom_rt_matmul(int32_t dtype, const void* a, const void* b, void* c, int64_t m, int64_t n, int64_t k,
+                    int64_t batch_rank, const int64_t* out_batch_dims, const int64_t* a_strides,
+                    const int64_t* b_strides) {
+  for_each_batch(batch_rank, out_batch_dims, a_strides, b_strides, [&](int64_t batch, int64_t a_off, int64_t b_off) {
+    if (dtype == 0) {
+      auto* cf = static_cast<float*>(c) + batch * m * n;
+      if (k == 0) {
+        std::memset(cf, 0, sizeof(float) * m * n);
+        return;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, static_cast<const float*>(a) + a_off, k,
+                  static_cast<const float*>(b) + b_off, n, 0.0f, cf, n);
+    } else {
+      auto* cd = static_cast<double*>(c) + batch * m * n;
+      if (k == 0) {
+        std::memset(cd, 0, sizeof(double) * m * n);
+        return;
+      }
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, static_cast<const double*>(a) + a_off, k,
+                  static_cast<const double*>(b) + b_off, n, 0.0, cd, n);
+    }
+  });
+}
+
+int32_t loom_rt_interp_call(const uint8_t* module_bytes, int64_t nbytes, void* const* buffers) {
+  static std::mutex mu;
+  // Keyed by contents: JIT memory is reused, so an address may name different modules over time.
+  static std::map<std::string, CachedFunction, std::less<>> cache;
+  try {
+    const loom::ir::Function* fn;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      std::string_view bytes(reinterpret_cast<const char*>(module_bytes), static_cast<size_t>(nbytes));
+      auto it = cache.find(bytes);
+      if (it == cache.end()) {
+        auto module = loom::ir::deserialize_module(bytes, "<kernel>");
+        const loom::ir::Function* f = module->find_function("main");
+        if (!f) loom::throw_error(loom::ErrorCode::Internal, "interpreter kernel without @main");
+        it = cache.emplace(std::string(bytes), CachedFunction{std::move(module), f}).first;
+      }
+      fn = it->second.fn;
+    }
+    std::vector<loom::Tensor> args;
+    size_t slot = 0;
+    for (const loom::ir::Value* p : fn->params())
+      args.push_back(loom::Tensor::wrap(p->type(), buffers[slot++]));
+    std::vector<loom::Tensor> results = loom::interp::evaluate(*fn, args);
+    for (const loom::Tensor& r : results) {
+      if (r.nbytes() > 0) std::memcpy(buffers[slot], r.raw_data(), r.nbytes());
+      ++slot;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    last_error = e.what();
+    return 1;
+  }
+}
+
+const char* loom_rt_last_error() { return last_error.c_str(); }
+
+void loom_rt_set_num_threads(int32_t threads) {
+  loom::ThreadPool::set_global_threads(threads);
+  openblas_set_num_threads(threads > 0 ? threads : 0);
+}
+
+} // extern "C"
+
+namespace loom {
+
+const RuntimeSymbol* runtime_symbols(int* count) {
+  static const RuntimeSymbol symbols[] = {
+      {"loom_rt_parallel_for", reinterpret_cast<void*>(&loom_rt_parallel_for)},
+      {"loom_rt_matmul", reinterpret_cast<void*>(&loom_rt_matmul)},
+      {"loom_rt_interp_call", reinterpret_cast<void*>(&loom_rt_interp_call)},
+  };
+  *count = sizeof(symbols) / sizeof(symbols[0]);
+  return symbols;
+}
+
+} // namespace loom

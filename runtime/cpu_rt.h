@@ -1,0 +1,41 @@
+// The C ABI that generated CPU code calls into. Everything here is part of the
+// runtime library (no LLVM), so ahead-of-time objects link against it alone.
+#pragma once
+
+#include <cstdint>
+
+extern "C" {
+
+// A generated kernel processes rows [begin, end) of its output space.
+typedef void (*loom_kernel_fn)(void* const* buffers, int64_t begin, int64_t end);
+
+// Splits [0, total) into `chunks` fixed, contiguous ranges and runs them on the
+// global thread pool. The split depends only on (total, chunks).
+void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total, int64_t chunks);
+
+// Batched matmul c[b] = a[b] @ b[b] (row-major, m x k times k x n). Batch index b runs
+// over out_batch_dims (rank batch_rank); a_strides/b_strides give each operand's element
+// stride per batch dim (0 where it broadcasts). dtype: 0 = f32, 1 = f64.
+void loom_rt_matmul(int32_t dtype, const void* a, const void* b, void* c, int64_t m, int64_t n, int64_t k,
+                    int64_t batch_rank, const int64_t* out_batch_dims, const int64_t* a_strides,
+                    const int64_t* b_strides);
+
+// Runs one IR function (a serialized .loompb module whose function "main" is the
+// group) on the reference interpreter: buffers are its parameters in order, then its
+// outputs in order. Used for ops and dtypes the code generator does not lower.
+// Returns 0, or 1 after storing the error message for loom_rt_last_error().
+int32_t loom_rt_interp_call(const uint8_t* module_bytes, int64_t nbytes, void* const* buffers);
+const char* loom_rt_last_error();
+
+// Sets the thread count of the global pool (and of the BLAS library).
+void loom_rt_set_num_threads(int32_t threads);
+}
+
+namespace loom {
+// Name -> address of every loom_rt_* symbol, for JIT symbol resolution.
+struct RuntimeSymbol {
+  const char* name;
+  void* address;
+};
+const RuntimeSymbol* runtime_symbols(int* count);
+} // namespace loom

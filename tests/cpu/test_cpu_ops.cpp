@@ -1,0 +1,134 @@
+// Every op compiled for the CPU against the reference interpreter, on random inputs.
+// Tolerances (relative, absolute) per op family are written down here and in docs/cpu.md:
+//   exact for integer, bool and data-movement results;
+//   1e-6 / 1e-6 for f32 arithmetic and polynomial transcendentals (exp, log, tanh,
+//   sigmoid, erf: the polynomials are within a few ulp of libm);
+//   1e-5 / 1e-5 for f32 reductions and matmul (vectorized sums reassociate; the
+//   interpreter accumulates in f64).
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "ir/error.h"
+#include "tests/cpu/cpu_test_util.h"
+#include "tests/support/op_builder.h"
+
+using namespace loom;
+using loom::test::InputDomain;
+
+namespace {
+
+struct OpCase {
+  Op op;
+  std::vector<TensorType> operands;
+  Attrs attrs;
+  InputDomain domain = {};
+  double tol = 1e-6;
+};
+
+TensorType F(Shape s) { return {DType::F32, std::move(s)}; }
+TensorType D(Shape s) { return {DType::F64, std::move(s)}; }
+TensorType I(DType dt, Shape s) { return {dt, std::move(s)}; }
+
+Attrs conv_attrs(Shape strides = {1, 1}, Shape pads = {0, 0, 0, 0}, Shape dil = {1, 1}, int64_t groups = 1) {
+  return {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"groups", groups}};
+}
+Attrs pool_attrs(Shape kernel, Shape strides, Shape pads = {0, 0, 0, 0}) {
+  return {{"kernel", kernel}, {"strides", strides}, {"pads", pads}, {"ceil_mode", false}};
+}
+Attrs with(Attrs a, const std::string& k, AttrValue v) {
+  a.set(k, std::move(v));
+  return a;
+}
+
+std::vector<OpCase> cases() {
+  std::vector<OpCase> c;
+  InputDomain positive{0.05, 4.0};
+  for (int i = 0; i < kNumOps; ++i) {
+    Op op = static_cast<Op>(i);
+    if (!has_trait(op, kElementwise) || op == Op::Cast) continue;
+    if (has_trait(op, kUnary)) {
+      if (has_trait(op, kLogical)) {
+        c.push_back({op, {I(DType::Bool, {37})}, {}});
+        continue;
+      }
+      bool needs_positive = op == Op::Log || op == Op::Sqrt || op == Op::Rsqrt;
+      InputDomain wide{-9.0, 9.0};
+      c.push_back({op, {F({3, 67})}, {}, needs_positive ? positive : wide});
+      c.push_back({op, {D({5, 3})}, {}, needs_positive ? positive : wide, 1e-12});
+      if (!has_trait(op, kFloatOnly)) c.push_back({op, {I(DType::I32, {4, 9})}, {}});
+    } else if (has_trait(op, kBinary)) {
+      if (has_trait(op, kLogical)) {
+        c.push_back({op, {I(DType::Bool, {4, 1}), I(DType::Bool, {5})}, {}});
+        continue;
+      }
+      InputDomain d = op == Op::Pow ? positive : InputDomain{};
+      c.push_back({op, {F({4, 1, 33}), F({5, 1})}, {}, d});
+      c.push_back({op, {D({7}), D({})}, {}, d, 1e-12});
+      if (op != Op::Div && op != Op::Pow) c.push_back({op, {I(DType::I64, {3, 4}), I(DType::I64, {4})}, {}});
+    }
+  }
+  c.push_back({Op::Select, {I(DType::Bool, {3, 1}), F({3, 5}), F({})}, {}});
+  c.push_back({Op::Cast, {F({50})}, {{"dtype", DType::I32}}, InputDomain{-1e10, 1e10}});
+  c.push_back({Op::Cast, {I(DType::I64, {9})}, {{"dtype", DType::F32}}});
+  c.push_back({Op::Cast, {F({9})}, {{"dtype", DType::Bool}}});
+  c.push_back({Op::Cast, {F({9})}, {{"dtype", DType::BF16}}});
+  c.push_back({Op::Constant, {}, {{"value", Literal::filled(F({2, 3}), 1.25)}}});
+  c.push_back({Op::Iota, {}, {{"shape", Shape{3, 4}}, {"dtype", DType::F32}, {"axis", int64_t{1}}}});
+  c.push_back({Op::RandomUniform, {I(DType::I64, {})}, {{"shape", Shape{100}}, {"dtype", DType::F32}}});
+  c.push_back({Op::RandomNormal, {I(DType::I64, {})}, {{"shape", Shape{100}}, {"dtype", DType::F32}}});
+  for (Op op : {Op::ReduceSum, Op::ReduceMax, Op::ReduceMin, Op::ReduceProd}) {
+    InputDomain d = op == Op::ReduceProd ? InputDomain{0.5, 1.5} : InputDomain{};
+    c.push_back({op, {F({4, 5, 300})}, {{"axes", Shape{2}}, {"keepdims", false}}, d, 1e-5});
+    c.push_back({op, {F({4, 5, 6})}, {{"axes", Shape{0, 2}}, {"keepdims", true}}, d, 1e-5});
+    c.push_back({op, {I(DType::I32, {4, 5})}, {{"axes", Shape{1}}, {"keepdims", false}}, InputDomain{-2, 2, -2, 2}});
+  }
+  c.push_back({Op::ArgMax, {F({4, 7})}, {{"axis", int64_t{1}}, {"keepdims", false}}});
+  c.push_back({Op::ArgMin, {F({4, 7})}, {{"axis", int64_t{0}}, {"keepdims", true}}});
+  c.push_back({Op::MatMul, {F({33, 17}), F({17, 29})}, {}, {}, 1e-5});
+  c.push_back({Op::MatMul, {D({2, 1, 3, 4}), D({5, 4, 2})}, {}, {}, 1e-12});
+  c.push_back({Op::Reshape, {F({4, 6})}, {{"shape", Shape{2, 3, 4}}}});
+  c.push_back({Op::Transpose, {F({2, 3, 4})}, {{"perm", Shape{2, 0, 1}}}});
+  c.push_back({Op::BroadcastTo, {F({3, 1})}, {{"shape", Shape{2, 3, 4}}}});
+  c.push_back({Op::Slice, {F({6, 7})}, {{"start", Shape{1, 6}}, {"stop", Shape{6, 0}}, {"step", Shape{2, -2}}}});
+  c.push_back({Op::Concat, {F({2, 3}), F({2, 1}), F({2, 4})}, {{"axis", int64_t{1}}}});
+  c.push_back({Op::Pad, {F({2, 3})}, {{"pads_lo", Shape{1, 0}}, {"pads_hi", Shape{0, 2}}, {"value", -1.5}}});
+  c.push_back({Op::Gather, {F({5, 4}), I(DType::I64, {3})}, {{"axis", int64_t{0}}}, InputDomain{-2, 2, 0, 4}});
+  c.push_back({Op::ScatterAdd, {F({5, 4}), I(DType::I32, {3}), F({3, 4})}, {{"axis", int64_t{0}}},
+               InputDomain{-2, 2, 0, 4}});
+  c.push_back({Op::OneHot, {I(DType::I64, {6})}, {{"depth", int64_t{4}}, {"dtype", DType::F32}}});
+  c.push_back({Op::Conv2D, {F({2, 3, 9, 8}), F({4, 3, 3, 3})}, conv_attrs({2, 1}, {1, 1, 0, 1}), {}, 1e-5});
+  c.push_back({Op::Conv2DBackpropInput, {F({1, 4, 4, 4}), F({4, 2, 3, 3})},
+               with(conv_attrs({2, 2}, {1, 1, 1, 1}), "input_shape", Shape{1, 2, 8, 8}), {}, 1e-5});
+  c.push_back({Op::Conv2DBackpropFilter, {F({1, 2, 6, 6}), F({1, 4, 4, 4})},
+               with(conv_attrs(), "filter_shape", Shape{4, 2, 3, 3}), {}, 1e-5});
+  c.push_back({Op::MaxPool2D, {F({2, 3, 6, 6})}, pool_attrs({2, 2}, {2, 2})});
+  c.push_back({Op::MaxPool2DGrad, {F({1, 2, 4, 4}), F({1, 2, 2, 2})}, pool_attrs({2, 2}, {2, 2})});
+  c.push_back({Op::AvgPool2D, {F({2, 3, 6, 6})}, with(pool_attrs({3, 3}, {1, 1}, {1, 1, 1, 1}), "count_include_pad", false)});
+  c.push_back({Op::AvgPool2DGrad, {F({1, 2, 2, 2})},
+               with(with(pool_attrs({2, 2}, {2, 2}), "count_include_pad", false), "input_shape", Shape{1, 2, 4, 4})});
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("every op compiled for the CPU matches the interpreter", "[cpu]") {
+  std::set<Op> covered = {Op::Parameter, Op::Fusion}; // parameters are in every case; fusion has its own tests
+  uint64_t seed = 1;
+  for (const OpCase& oc : cases()) {
+    covered.insert(oc.op);
+    auto module = test::single_op_module(oc.op, oc.operands, oc.attrs);
+    const ir::Function& fn = test::main_function(*module);
+    INFO("op " << op_name(oc.op) << " operands " << [&] {
+      std::string s;
+      for (auto& t : oc.operands) s += t.str() + " ";
+      return s;
+    }());
+    auto inputs = test::random_inputs(fn, seed++, oc.domain);
+    CHECK(test::compare_cpu_with_interp(fn, inputs, oc.tol, oc.tol) == "");
+  }
+  for (int i = 0; i < kNumOps; ++i) {
+    INFO("op without a CPU test case: " << op_name(static_cast<Op>(i)));
+    CHECK(covered.count(static_cast<Op>(i)) == 1);
+  }
+}
