@@ -13,6 +13,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "frontend/data/fashion_mnist.h"
@@ -47,6 +48,15 @@ void print_usage() {
                "                     [--limit-test N] [--lr X] [--seed S] [--data-dir DIR]\n";
 }
 
+// The whole of `text` as a number; std::invalid_argument naming the option otherwise.
+template <typename T> T parse_number(const std::string& option, const std::string& text) {
+  std::istringstream in(text);
+  T value{};
+  if (!(in >> value) || !in.eof())
+    throw std::invalid_argument(option + " expects a number, got '" + text + "'");
+  return value;
+}
+
 // Accepts "--key=value" and "--key value". Throws std::invalid_argument on bad input.
 Options parse_options(int argc, char** argv) {
   Options o;
@@ -61,27 +71,39 @@ Options parse_options(int argc, char** argv) {
     } else {
       throw std::invalid_argument("missing value for " + arg);
     }
-    if (key == "--model") o.model = value;
-    else if (key == "--optimizer") o.optimizer = value;
-    else if (key == "--epochs") o.epochs = std::stoll(value);
-    else if (key == "--batch") o.batch = std::stoll(value);
-    else if (key == "--target") o.target = value;
-    else if (key == "--limit-train") o.limit_train = std::stoll(value);
-    else if (key == "--limit-test") o.limit_test = std::stoll(value);
-    else if (key == "--lr") o.lr = std::stod(value);
-    else if (key == "--seed") o.seed = std::stoll(value);
-    else if (key == "--data-dir") o.data_dir = value;
-    else throw std::invalid_argument("unknown option " + key);
+    if (key == "--model")
+      o.model = value;
+    else if (key == "--optimizer")
+      o.optimizer = value;
+    else if (key == "--epochs")
+      o.epochs = parse_number<int64_t>(key, value);
+    else if (key == "--batch")
+      o.batch = parse_number<int64_t>(key, value);
+    else if (key == "--target")
+      o.target = value;
+    else if (key == "--limit-train")
+      o.limit_train = parse_number<int64_t>(key, value);
+    else if (key == "--limit-test")
+      o.limit_test = parse_number<int64_t>(key, value);
+    else if (key == "--lr")
+      o.lr = parse_number<double>(key, value);
+    else if (key == "--seed")
+      o.seed = parse_number<int64_t>(key, value);
+    else if (key == "--data-dir")
+      o.data_dir = value;
+    else
+      throw std::invalid_argument("unknown option " + key);
   }
-  if (o.model != "mlp" && o.model != "cnn") throw std::invalid_argument("--model must be mlp or cnn");
+  if (o.model != "mlp" && o.model != "cnn")
+    throw std::invalid_argument("--model must be mlp or cnn");
   if (o.epochs < 1 || o.batch < 1) throw std::invalid_argument("--epochs and --batch must be >= 1");
   return o;
 }
 
 double default_learning_rate(const std::string& optimizer) {
   static const std::map<std::string, double> rates = {
-      {"adam", 1e-3},    {"adamw", 1e-3},   {"rmsprop", 1e-3}, {"adagrad", 0.05},
-      {"sgd", 0.1},      {"momentum", 0.05}, {"nesterov", 0.05}};
+      {"adam", 1e-3}, {"adamw", 1e-3},    {"rmsprop", 1e-3}, {"adagrad", 0.05},
+      {"sgd", 0.1},   {"momentum", 0.05}, {"nesterov", 0.05}};
   auto it = rates.find(optimizer);
   return it == rates.end() ? 0.01 : it->second;
 }
@@ -90,7 +112,8 @@ double default_learning_rate(const std::string& optimizer) {
 Value build_model(nn::ParameterStore& store, Value images, const std::string& model) {
   int64_t batch = images.shape()[0];
   if (model == "mlp") {
-    nn::Linear hidden(store, "fc1", kImageSide * kImageSide, 128, {.weight_init = nn::Init::he_uniform()});
+    nn::Linear hidden(store, "fc1", kImageSide * kImageSide, 128,
+                      {.weight_init = nn::Init::he_uniform()});
     nn::Linear out(store, "fc2", 128, data::kFashionMnistClasses);
     return out(relu(hidden(reshape(images, {batch, kImageSide * kImageSide}))));
   }
@@ -106,7 +129,8 @@ Value build_model(nn::ParameterStore& store, Value images, const std::string& mo
 }
 
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 void draw_progress(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss) {
@@ -123,7 +147,7 @@ void draw_progress(int64_t epoch, int64_t epochs, int64_t done, int64_t total, d
 // size: the last batch may be smaller) with the trainer's current parameters.
 class Evaluator {
 public:
-  Evaluator(const Options& options) : options_(options) {}
+  explicit Evaluator(const Options& options) : options_(options) {}
 
   double accuracy(const optim::Trainer& trainer, const data::Dataset& test) {
     int64_t correct = 0;
@@ -161,13 +185,15 @@ private:
 };
 
 int run(const Options& options) {
-  data::Dataset train = data::load_fashion_mnist(data::Split::Train, options.limit_train, options.data_dir);
-  data::Dataset test = data::load_fashion_mnist(data::Split::Test, options.limit_test, options.data_dir);
+  double lr = options.lr > 0 ? options.lr : default_learning_rate(options.optimizer);
+  std::unique_ptr<optim::Optimizer> optimizer = optim::make_optimizer(options.optimizer, lr);
+  data::Dataset train =
+      data::load_fashion_mnist(data::Split::Train, options.limit_train, options.data_dir);
+  data::Dataset test =
+      data::load_fashion_mnist(data::Split::Test, options.limit_test, options.data_dir);
   int64_t batches = train.size() / options.batch;
   if (batches == 0 || test.size() == 0)
     throw std::invalid_argument("need at least one training batch and one test image");
-  double lr = options.lr > 0 ? options.lr : default_learning_rate(options.optimizer);
-  std::unique_ptr<optim::Optimizer> optimizer = optim::make_optimizer(options.optimizer, lr);
   std::cout << "fashion-mnist: model " << options.model << ", optimizer " << optimizer->name()
             << " (lr " << lr << "), " << batches << " batches of " << options.batch << " ("
             << train.size() << " images), " << test.size() << " test images, target "
@@ -191,7 +217,8 @@ int run(const Options& options) {
     auto start = std::chrono::steady_clock::now();
     double loss_sum = 0.0;
     for (int64_t b = 0; b < batches; ++b) {
-      std::vector<int64_t> rows(order.begin() + b * options.batch, order.begin() + (b + 1) * options.batch);
+      std::vector<int64_t> rows(order.begin() + b * options.batch,
+                                order.begin() + (b + 1) * options.batch);
       loss_sum += trainer.step({{"images", data::gather_rows(train.images, rows)},
                                 {"labels", data::gather_rows(train.labels, rows)}});
       draw_progress(epoch, options.epochs, b + 1, batches, loss_sum / static_cast<double>(b + 1));
@@ -200,9 +227,9 @@ int run(const Options& options) {
     total_seconds += seconds;
     test_accuracy = evaluator.accuracy(trainer, test);
     std::fprintf(stderr, "\n");
-    std::printf("epoch %lld/%lld: loss %.4f  test accuracy %.4f  %.2f s\n", static_cast<long long>(epoch),
-                static_cast<long long>(options.epochs), loss_sum / static_cast<double>(batches),
-                test_accuracy, seconds);
+    std::printf("epoch %lld/%lld: loss %.4f  test accuracy %.4f  %.2f s\n",
+                static_cast<long long>(epoch), static_cast<long long>(options.epochs),
+                loss_sum / static_cast<double>(batches), test_accuracy, seconds);
   }
   double compile_ms = trainer.compile_ms() + evaluator.compile_ms();
   std::printf("compile: training step %.1f ms, evaluation %.1f ms\n", trainer.compile_ms(),
@@ -215,6 +242,11 @@ int run(const Options& options) {
 } // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      print_usage();
+      return 0;
+    }
   Options options;
   try {
     options = parse_options(argc, argv);

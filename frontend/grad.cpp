@@ -27,7 +27,8 @@ Graph& common_graph(const std::string& api, const std::vector<const std::vector<
 std::vector<ir::Value*> ir_values(const std::vector<Value>& values) {
   std::vector<ir::Value*> result;
   result.reserve(values.size());
-  for (const Value& value : values) result.push_back(value.ir());
+  for (const Value& value : values)
+    result.push_back(value.ir());
   return result;
 }
 
@@ -38,14 +39,15 @@ std::vector<Value> vjp(const std::vector<Value>& ys, const std::vector<Value>& c
   Graph& graph = common_graph("vjp", {&ys, &cotangents, &wrt}, loc);
   std::vector<ir::Value*> grads;
   try {
-    grads = autodiff::gradients(graph.function(), ir_values(ys), ir_values(cotangents),
-                                ir_values(wrt));
+    grads =
+        autodiff::gradients(graph.function(), ir_values(ys), ir_values(cotangents), ir_values(wrt));
   } catch (const Error& e) {
     throw_at(e.code(), e.message(), loc); // point at the user's call, keep the code
   }
   std::vector<Value> result;
   result.reserve(grads.size());
-  for (ir::Value* g : grads) result.emplace_back(&graph, g);
+  for (ir::Value* g : grads)
+    result.emplace_back(&graph, g);
   return result;
 }
 

@@ -117,8 +117,8 @@ ParamUpdate SGD::update(Value param, Value grad, const std::vector<Value>& slots
 AdaGrad::AdaGrad(AdaGradOptions options, CallSite loc) : options_(options) {
   check_hyperparameter(options.lr >= 0.0, "AdaGrad", "learning rate", options.lr, loc);
   check_hyperparameter(options.lr_decay >= 0.0, "AdaGrad", "lr_decay", options.lr_decay, loc);
-  check_hyperparameter(options.weight_decay >= 0.0, "AdaGrad", "weight_decay",
-                       options.weight_decay, loc);
+  check_hyperparameter(options.weight_decay >= 0.0, "AdaGrad", "weight_decay", options.weight_decay,
+                       loc);
   check_hyperparameter(options.initial_accumulator_value >= 0.0, "AdaGrad",
                        "initial_accumulator_value", options.initial_accumulator_value, loc);
   check_hyperparameter(options.eps >= 0.0, "AdaGrad", "eps", options.eps, loc);
@@ -153,8 +153,8 @@ RMSProp::RMSProp(RMSPropOptions options, CallSite loc) : options_(options) {
   check_hyperparameter(options.alpha >= 0.0 && options.alpha <= 1.0, "RMSProp", "alpha",
                        options.alpha, loc);
   check_hyperparameter(options.eps >= 0.0, "RMSProp", "eps", options.eps, loc);
-  check_hyperparameter(options.weight_decay >= 0.0, "RMSProp", "weight_decay",
-                       options.weight_decay, loc);
+  check_hyperparameter(options.weight_decay >= 0.0, "RMSProp", "weight_decay", options.weight_decay,
+                       loc);
   check_hyperparameter(options.momentum >= 0.0, "RMSProp", "momentum", options.momentum, loc);
 }
 
@@ -200,8 +200,8 @@ std::vector<Slot> Adam::slots() const { return {{"m", 0.0}, {"v", 0.0}}; }
 ParamUpdate Adam::update(Value param, Value grad, const std::vector<Value>& slots, Value step,
                          CallSite loc) const {
   check_update_inputs("Adam", param, grad, slots, 2, loc);
-  return adam_update(options_, param, with_l2(grad, param, options_.weight_decay, loc), slots,
-                     step, loc);
+  return adam_update(options_, param, with_l2(grad, param, options_.weight_decay, loc), slots, step,
+                     loc);
 }
 
 AdamW::AdamW(AdamOptions options, CallSite loc) : options_(options) {
@@ -238,7 +238,8 @@ std::unique_ptr<Optimizer> make_optimizer(std::string_view name, double lr) {
   if (name == "adam") return std::make_unique<Adam>(AdamOptions{.lr = lr});
   if (name == "adamw") return std::make_unique<AdamW>(AdamOptions{.lr = lr, .weight_decay = 0.01});
   std::string known;
-  for (const std::string& n : optimizer_names()) known += (known.empty() ? "" : ", ") + n;
+  for (const std::string& n : optimizer_names())
+    known += (known.empty() ? "" : ", ") + n;
   throw_error(ErrorCode::InvalidArgument,
               "unknown optimizer '" + std::string(name) + "' (known: " + known + ")");
 }

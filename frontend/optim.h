@@ -46,16 +46,16 @@ public:
   virtual std::vector<Slot> slots() const = 0;
   // Builds one update of `param` from its gradient and current slots. `step` is an
   // i64[] holding t, the 1-based index of this update (for bias corrections).
-  virtual ParamUpdate update(Value param, Value grad, const std::vector<Value>& slots,
-                             Value step, CallSite loc = CallSite::current()) const = 0;
+  virtual ParamUpdate update(Value param, Value grad, const std::vector<Value>& slots, Value step,
+                             CallSite loc = CallSite::current()) const = 0;
 };
 
 // --- The optimizers (update rules as in PyTorch's torch.optim; see optim.cpp) ---------
 
 struct SGDOptions {
   double lr = 0.01;
-  double momentum = 0.0; // 0: plain SGD; > 0 adds the "momentum_buffer" slot
-  bool nesterov = false; // needs momentum > 0
+  double momentum = 0.0;     // 0: plain SGD; > 0 adds the "momentum_buffer" slot
+  bool nesterov = false;     // needs momentum > 0
   double weight_decay = 0.0; // L2 penalty added to the gradient
 };
 class SGD final : public Optimizer {
@@ -131,8 +131,7 @@ private:
 // AdamW's default weight decay is PyTorch's, 0.01.
 class AdamW final : public Optimizer {
 public:
-  explicit AdamW(AdamOptions options = {.weight_decay = 0.01},
-                 CallSite loc = CallSite::current());
+  explicit AdamW(AdamOptions options = {.weight_decay = 0.01}, CallSite loc = CallSite::current());
   std::string name() const override { return "adamw"; }
   std::vector<Slot> slots() const override;
   ParamUpdate update(Value param, Value grad, const std::vector<Value>& slots, Value step,

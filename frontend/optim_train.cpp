@@ -25,8 +25,7 @@ void check_loss(const nn::ParameterStore& store, const Value& loss, const CallSi
              "build_train_step: the loss must be a Value of the ParameterStore's Graph", loc);
   if (loss.rank() != 0 || !is_float(loss.dtype()))
     throw_at(ErrorCode::InvalidArgument,
-             "build_train_step: the loss must be a floating-point scalar, got " +
-                 loss.type().str(),
+             "build_train_step: the loss must be a floating-point scalar, got " + loss.type().str(),
              loc);
   if (!store.training())
     throw_at(ErrorCode::InvalidArgument,
@@ -54,9 +53,8 @@ TrainStep build_train_step(nn::ParameterStore& store, Value loss, const Optimize
     const nn::Parameter& param = *store.find(params[i].name());
     std::vector<Value> slot_inputs;
     for (const Slot& slot : slots)
-      slot_inputs.push_back(
-          graph.input(nn::join_name(param.name, slot.name), param.value.dtype(),
-                      param.value.shape(), loc));
+      slot_inputs.push_back(graph.input(nn::join_name(param.name, slot.name), param.value.dtype(),
+                                        param.value.shape(), loc));
     ParamUpdate update = optimizer.update(param.value, grads[i], slot_inputs, t, loc);
     add_state(graph, step, param.value, update.param, param.init, loc);
     for (size_t s = 0; s < slots.size(); ++s)
@@ -81,7 +79,8 @@ const StateEntry* TrainStep::find(std::string_view input) const {
 
 TensorMap TrainStep::initial_state(int64_t seed, const CompileOptions& options) const {
   std::vector<nn::TensorInit> specs;
-  for (const StateEntry& entry : state) specs.push_back({entry.input, entry.type, entry.init});
+  for (const StateEntry& entry : state)
+    specs.push_back({entry.input, entry.type, entry.init});
   TensorMap values = nn::initialize(specs, seed, options);
   if (find(nn::ParameterStore::kSeedInput))
     values[nn::ParameterStore::kSeedInput] = Tensor::from_vector<int64_t>({}, {seed});
@@ -92,9 +91,8 @@ Trainer::Trainer(const Graph& graph, TrainStep step, int64_t seed, const Compile
     : step_(std::move(step)) {
   for (const StateEntry& entry : step_.state)
     if (!graph.function().find_output(entry.output))
-      throw_error(ErrorCode::InvalidArgument,
-                  "Trainer: the Graph has no output '" + entry.output +
-                      "'; was the TrainStep built in this Graph?");
+      throw_error(ErrorCode::InvalidArgument, "Trainer: the Graph has no output '" + entry.output +
+                                                  "'; was the TrainStep built in this Graph?");
   auto start = std::chrono::steady_clock::now();
   program_ = compile(graph, options);
   auto end = std::chrono::steady_clock::now();

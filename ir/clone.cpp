@@ -47,8 +47,10 @@ std::unique_ptr<Module> clone_module(const Module& m) {
   return out;
 }
 
-Function* clone_function_into(const Function& fn, Module& dst) {
-  Function* copy = dst.add_function(fn.name());
+Function* clone_function_into(const Function& fn, Module& dst) { return clone_function_into(fn, dst, fn.name()); }
+
+Function* clone_function_into(const Function& fn, Module& dst, const std::string& new_name) {
+  Function* copy = dst.add_function(new_name);
   copy_body(fn, *copy);
   return copy;
 }

@@ -11,6 +11,8 @@ namespace loom::ir {
 std::unique_ptr<Module> clone_module(const Module& m);
 // Copies `fn` into `dst` (a new function named like fn); returns it.
 Function* clone_function_into(const Function& fn, Module& dst);
+// Same, under another name (e.g. a copy inside fn's own module).
+Function* clone_function_into(const Function& fn, Module& dst, const std::string& new_name);
 // A standalone copy (its own module holding only this function and the module's constants).
 std::unique_ptr<Module> clone_function_as_module(const Function& fn);
 

@@ -45,6 +45,7 @@ public:
   const TensorType& type() const { return type_; }
   DType dtype() const { return type_.dtype; }
   const Shape& shape() const { return type_.shape; }
+  int64_t rank() const { return type_.rank(); }
   void set_type(TensorType t) { type_ = std::move(t); }
 
   Node* def() const { return def_; }

@@ -62,6 +62,17 @@ template <> constexpr DType dtype_of<int32_t>() { return DType::I32; }
 template <> constexpr DType dtype_of<int64_t>() { return DType::I64; }
 template <> constexpr DType dtype_of<bool>() { return DType::Bool; }
 
+// A double rounded to float with round-to-odd: rounding that float once more to a
+// narrower type (f16, bf16) then gives the correctly rounded result (no double rounding).
+inline float round_to_odd_float(double d) {
+  float f = static_cast<float>(d);
+  if (static_cast<double>(f) == d || std::isnan(d) || std::isinf(f)) return f;
+  if (std::bit_cast<uint32_t>(f) & 1u) return f;
+  float toward = d > static_cast<double>(f) ? std::numeric_limits<float>::infinity()
+                                            : -std::numeric_limits<float>::infinity();
+  return std::nextafter(f, toward);
+}
+
 // Value conversion with C++ semantics; float -> int truncates toward zero and
 // saturates (NaN -> 0) so that no input is undefined behaviour.
 template <typename To, typename From> To convert_scalar(From v) {
@@ -78,7 +89,10 @@ template <typename To, typename From> To convert_scalar(From v) {
     if (d >= hi) return std::numeric_limits<To>::max();
     return static_cast<To>(d);
   } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
-    return To(static_cast<float>(v));
+    if constexpr (std::is_same_v<From, double> || std::is_same_v<From, int64_t> || std::is_same_v<From, int32_t>)
+      return To(round_to_odd_float(static_cast<double>(v))); // wider than float: round once
+    else
+      return To(static_cast<float>(v));
   } else {
     return static_cast<To>(v); // Half/BFloat16 convert through float
   }

@@ -13,6 +13,9 @@ namespace {
 
 using Types = std::vector<TensorType>;
 
+// Bound on window attributes (kernel, stride, dilation, pads) so products stay in int64.
+constexpr int64_t kMaxWindow = int64_t{1} << 30;
+
 // Context handed to every rule: the op, its operand types and attributes, and
 // error helpers whose messages start with the op name.
 struct Ctx {
@@ -41,14 +44,17 @@ struct Ctx {
   double get_float(const std::string& a) const { return attrs.get_float(name(), a); }
   DType get_dtype(const std::string& a) const { return attrs.get_dtype(name(), a); }
   const std::vector<int64_t>& get_ints(const std::string& a) const { return attrs.get_ints(name(), a); }
-  // An int list of fixed length whose entries are all >= min_value.
-  const std::vector<int64_t>& get_ints(const std::string& a, size_t len, int64_t min_value) const {
+  // An int list of fixed length with entries in [min_value, max_value]. The default
+  // bound keeps the shape arithmetic below far from int64 overflow.
+  const std::vector<int64_t>& get_ints(const std::string& a, size_t len, int64_t min_value,
+                                       int64_t max_value = kMaxElements) const {
     const auto& v = get_ints(a);
     if (v.size() != len)
       attr_error("attribute '" + a + "' needs " + std::to_string(len) + " entries, got " + shape_str(v));
     for (int64_t x : v)
-      if (x < min_value)
-        attr_error("attribute '" + a + "' entries must be >= " + std::to_string(min_value) + ", got " + shape_str(v));
+      if (x < min_value || x > max_value)
+        attr_error("attribute '" + a + "' entries must be in [" + std::to_string(min_value) + ", " +
+                   std::to_string(max_value) + "], got " + shape_str(v));
     return v;
   }
   // An axis attribute in [0, rank).
@@ -225,9 +231,9 @@ Types broadcast_to_rule(const Ctx& c) {
 
 Types slice_rule(const Ctx& c) {
   int64_t r = c.in[0].rank();
-  const auto& start = c.get_ints("start", r, INT64_MIN);
-  const auto& stop = c.get_ints("stop", r, INT64_MIN);
-  const auto& step = c.get_ints("step", r, INT64_MIN);
+  const auto& start = c.get_ints("start", r, -kMaxElements);
+  const auto& stop = c.get_ints("stop", r, -kMaxElements);
+  const auto& step = c.get_ints("step", r, -kMaxElements);
   Shape out;
   for (int64_t d = 0; d < r; ++d) {
     int64_t dim = c.in[0].shape[d], b = start[d], e = stop[d], s = step[d];
@@ -329,7 +335,8 @@ struct Window {
 };
 
 Window conv_window(const Ctx& c) {
-  return {c.get_ints("strides", 2, 1), c.get_ints("pads", 4, 0), c.get_ints("dilations", 2, 1)};
+  return {c.get_ints("strides", 2, 1, kMaxWindow), c.get_ints("pads", 4, 0, kMaxWindow),
+          c.get_ints("dilations", 2, 1, kMaxWindow)};
 }
 
 // Output shape of conv2d for input x and filter w (both NCHW/OIHW); validates them.
@@ -384,9 +391,9 @@ Types conv2d_backprop_filter_rule(const Ctx& c) { // (x, dy)
 }
 
 Shape pool_output_shape(const Ctx& c, const Shape& x) {
-  const auto& kernel = c.get_ints("kernel", 2, 1);
-  const auto& strides = c.get_ints("strides", 2, 1);
-  const auto& pads = c.get_ints("pads", 4, 0);
+  const auto& kernel = c.get_ints("kernel", 2, 1, kMaxWindow);
+  const auto& strides = c.get_ints("strides", 2, 1, kMaxWindow);
+  const auto& pads = c.get_ints("pads", 4, 0, kMaxWindow);
   bool ceil_mode = c.get_bool("ceil_mode");
   if (x.size() != 4) c.shape_error("input " + shape_str(x) + " must have rank 4 (NCHW)");
   Shape out = {x[0], x[1], 0, 0};
@@ -495,13 +502,15 @@ std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
 
 int64_t window_output_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t kernel, int64_t stride,
                            int64_t dilation, bool ceil_mode) {
-  int64_t span = dilation * (kernel - 1) + 1;
-  int64_t room = in + pad_lo + pad_hi - span;
-  if (room < 0) return 0;
-  int64_t out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
+  // 128-bit arithmetic: attribute values come from files and must not overflow.
+  using Wide = __int128;
+  Wide span = Wide(dilation) * (Wide(kernel) - 1) + 1;
+  Wide room = Wide(in) + pad_lo + pad_hi - span;
+  if (room < 0 || stride < 1) return 0;
+  Wide out = (ceil_mode ? (room + stride - 1) / stride : room / stride) + 1;
   // A last window starting in the trailing padding is dropped (PyTorch, ONNX).
-  if (ceil_mode && (out - 1) * stride >= in + pad_lo) --out;
-  return out;
+  if (ceil_mode && (out - 1) * stride >= Wide(in) + pad_lo) --out;
+  return out > kMaxElements ? kMaxElements + 1 : static_cast<int64_t>(out);
 }
 
 std::vector<TensorType> infer_types(Op op, const std::vector<TensorType>& operands, const Attrs& attrs) {

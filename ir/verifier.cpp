@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "ir/error.h"
@@ -16,6 +17,12 @@ public:
   explicit FunctionVerifier(const Function& fn) : fn_(fn) {}
 
   void run() {
+    // Every (user, value, operand index) recorded in use lists, collected once so that
+    // checking operands is linear even for values with many uses.
+    for (const auto& node : fn_.nodes())
+      for (int r = 0; r < node->num_results(); ++r)
+        for (const Use& u : node->result(r)->uses())
+          if (u.user) recorded_uses_.insert({u.user, node->result(r), u.index});
     check_parameters();
     for (const auto& node : fn_.nodes()) check_node(*node);
     check_outputs();
@@ -64,8 +71,7 @@ private:
       if (!v) fail(&node, "operand " + std::to_string(i) + " is null");
       if (!defined_.count(v))
         fail(&node, "operand " + std::to_string(i) + " is not defined earlier in the function (SSA order)");
-      const auto& uses = v->uses();
-      if (std::find(uses.begin(), uses.end(), Use{const_cast<Node*>(&node), i}) == uses.end())
+      if (!recorded_uses_.count({&node, v, i}))
         fail(&node, "operand " + std::to_string(i) + " is missing from its value's use list");
       operand_types.push_back(v->type());
     }
@@ -158,8 +164,18 @@ private:
     }
   }
 
+  struct UseKey {
+    const Node* user;
+    const Value* value;
+    int index;
+    bool operator<(const UseKey& o) const {
+      return std::tie(user, value, index) < std::tie(o.user, o.value, o.index);
+    }
+  };
+
   const Function& fn_;
   std::unordered_set<const Value*> defined_;
+  std::set<UseKey> recorded_uses_;
 };
 
 } // namespace

@@ -12,10 +12,16 @@ namespace {
 
 bool foldable(const ir::Node& node) {
   if (node.num_operands() == 0 || node.body()) return false;
-  for (const ir::Value* v : node.operands())
+  int64_t operand_elements = 0, result_elements = 0;
+  for (const ir::Value* v : node.operands()) {
     if (!is_constant(v) || v->type().numel() > kMaxFoldElements) return false;
-  for (int r = 0; r < node.num_results(); ++r)
+    operand_elements += v->type().numel();
+  }
+  for (int r = 0; r < node.num_results(); ++r) {
     if (node.result(r)->type().numel() > kMaxFoldElements) return false;
+    result_elements += node.result(r)->type().numel();
+  }
+  if (result_elements > operand_elements && !has_trait(node.op(), kRandom)) return false;
   return interp::kernel_table().find(node.op()) != nullptr;
 }
 

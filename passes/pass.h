@@ -50,8 +50,17 @@ std::vector<std::string> level_pipeline(const std::string& level);
 // listing the known passes otherwise).
 std::vector<std::string> parse_pipeline(const std::string& spec);
 
+// The pass names a command-line pipeline flag selects: "-O0", "-O1", "-O2" or
+// "--passes=a,b,c". Error(InvalidArgument) for anything else or an unknown pass.
+std::vector<std::string> pipeline_from_flag(const std::string& flag);
+
 // Runs the named passes in order on fn.
 PipelineResult run_pipeline(ir::Function& fn, const std::vector<std::string>& passes,
+                            const PipelineOptions& options = {});
+
+// Runs the pipeline on every function of the module in turn (timings of all functions,
+// in order), then verifies the whole module. This is what loom-opt does.
+PipelineResult run_pipeline(ir::Module& module, const std::vector<std::string>& passes,
                             const PipelineOptions& options = {});
 
 } // namespace loom::passes

@@ -1,3 +1,5 @@
+// The pass manager: runs pipelines of registered passes, verifying, timing and
+// printing between them as asked.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -30,6 +32,13 @@ std::vector<std::string> parse_pipeline(const std::string& spec) {
     names.push_back(name);
   }
   return names;
+}
+
+std::vector<std::string> pipeline_from_flag(const std::string& flag) {
+  if (flag == "-O0" || flag == "-O1" || flag == "-O2") return level_pipeline(flag.substr(1));
+  const std::string prefix = "--passes=";
+  if (flag.rfind(prefix, 0) == 0) return parse_pipeline(flag.substr(prefix.size()));
+  throw_error(ErrorCode::InvalidArgument, "'" + flag + "' selects no pipeline (use -O0, -O1, -O2 or --passes=a,b,c)");
 }
 
 std::string PipelineResult::timing_table() const {
@@ -65,9 +74,21 @@ PipelineResult run_pipeline(ir::Function& fn, const std::vector<std::string>& pa
     }
     bool print = options.print_after_all;
     for (const std::string& p : options.print_after) print = print || p == name;
-    if (print) dump << "// ----- IR after " << name << " -----\n" << ir::print_function(fn);
+    if (print) dump << "// ----- IR of @" << fn.name() << " after " << name << " -----\n" << ir::print_function(fn);
   }
   return result;
+}
+
+PipelineResult run_pipeline(ir::Module& module, const std::vector<std::string>& passes,
+                            const PipelineOptions& options) {
+  PipelineResult all;
+  for (const auto& fn : module.functions()) {
+    PipelineResult one = run_pipeline(*fn, passes, options);
+    all.timings.insert(all.timings.end(), one.timings.begin(), one.timings.end());
+    all.total_milliseconds += one.total_milliseconds;
+  }
+  ir::verify(module);
+  return all;
 }
 
 } // namespace loom::passes

@@ -55,7 +55,6 @@ public:
   }
 
 private:
-
   Value* in(int i) const { return node_.operand(i); }
   const TensorType& out_type() const { return node_.result()->type(); }
   const Attrs& attrs() const { return node_.attrs(); }
@@ -121,7 +120,6 @@ private:
     for (const ir::Use& u : x->uses()) {
       if (!u.user || u.user->op() != Op::Relu) continue;
       Value* r = u.user->result();
-      if (r == node_.operand(relu_first ? 0 : 1)) return nullptr;
       if (node_.parent()->index_of(u.user) > node_.parent()->index_of(&node_)) return nullptr;
       return relu_first ? b_.op(Op::Gt, {r, zero}) : b_.op(Op::Lt, {zero, r});
     }

@@ -1,7 +1,5 @@
 #include "runtime/cpu_rt.h"
 
-#include <cblas.h>
-
 #include <cstring>
 #include <map>
 #include <memory>
@@ -12,9 +10,9 @@
 #include "ir/error.h"
 #include "ir/serialize.h"
 #include "runtime/interp/interpreter.h"
+#include "runtime/cpu/gemm.h"
 #include "runtime/thread_pool.h"
 
-extern "C" void openblas_set_num_threads(int);
 
 namespace {
 
@@ -66,23 +64,12 @@ void loom_rt_matmul(int32_t dtype, const void* a, const void* b, void* c, int64_
                     int64_t batch_rank, const int64_t* out_batch_dims, const int64_t* a_strides,
                     const int64_t* b_strides) {
   for_each_batch(batch_rank, out_batch_dims, a_strides, b_strides, [&](int64_t batch, int64_t a_off, int64_t b_off) {
-    if (dtype == 0) {
-      auto* cf = static_cast<float*>(c) + batch * m * n;
-      if (k == 0) {
-        std::memset(cf, 0, sizeof(float) * m * n);
-        return;
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, static_cast<const float*>(a) + a_off, k,
-                  static_cast<const float*>(b) + b_off, n, 0.0f, cf, n);
-    } else {
-      auto* cd = static_cast<double*>(c) + batch * m * n;
-      if (k == 0) {
-        std::memset(cd, 0, sizeof(double) * m * n);
-        return;
-      }
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, static_cast<const double*>(a) + a_off, k,
-                  static_cast<const double*>(b) + b_off, n, 0.0, cd, n);
-    }
+    if (dtype == 0)
+      loom::cpu::sgemm(false, false, m, n, k, static_cast<const float*>(a) + a_off, k,
+                       static_cast<const float*>(b) + b_off, n, static_cast<float*>(c) + batch * m * n, n);
+    else
+      loom::cpu::dgemm(false, false, m, n, k, static_cast<const double*>(a) + a_off, k,
+                       static_cast<const double*>(b) + b_off, n, static_cast<double*>(c) + batch * m * n, n);
   });
 }
 
@@ -123,8 +110,8 @@ int32_t loom_rt_interp_call(const uint8_t* module_bytes, int64_t nbytes, void* c
 const char* loom_rt_last_error() { return last_error.c_str(); }
 
 void loom_rt_set_num_threads(int32_t threads) {
+  // BLAS runs single-threaded inside loom's own split (runtime/cpu/gemm.h).
   loom::ThreadPool::set_global_threads(threads);
-  openblas_set_num_threads(threads > 0 ? threads : 0);
 }
 
 } // extern "C"
@@ -136,6 +123,13 @@ const RuntimeSymbol* runtime_symbols(int* count) {
       {"loom_rt_parallel_for", reinterpret_cast<void*>(&loom_rt_parallel_for)},
       {"loom_rt_matmul", reinterpret_cast<void*>(&loom_rt_matmul)},
       {"loom_rt_interp_call", reinterpret_cast<void*>(&loom_rt_interp_call)},
+      {"loom_rt_conv2d_f32", reinterpret_cast<void*>(&loom_rt_conv2d_f32)},
+      {"loom_rt_conv2d_backprop_input_f32", reinterpret_cast<void*>(&loom_rt_conv2d_backprop_input_f32)},
+      {"loom_rt_conv2d_backprop_filter_f32", reinterpret_cast<void*>(&loom_rt_conv2d_backprop_filter_f32)},
+      {"loom_rt_max_pool2d_f32", reinterpret_cast<void*>(&loom_rt_max_pool2d_f32)},
+      {"loom_rt_max_pool2d_grad_f32", reinterpret_cast<void*>(&loom_rt_max_pool2d_grad_f32)},
+      {"loom_rt_avg_pool2d_f32", reinterpret_cast<void*>(&loom_rt_avg_pool2d_f32)},
+      {"loom_rt_avg_pool2d_grad_f32", reinterpret_cast<void*>(&loom_rt_avg_pool2d_grad_f32)},
   };
   *count = sizeof(symbols) / sizeof(symbols[0]);
   return symbols;

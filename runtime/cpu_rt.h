@@ -20,6 +20,18 @@ void loom_rt_matmul(int32_t dtype, const void* a, const void* b, void* c, int64_
                     int64_t batch_rank, const int64_t* out_batch_dims, const int64_t* a_strides,
                     const int64_t* b_strides);
 
+// Convolution and pooling on f32 NCHW tensors. `params` of convolutions:
+// [N, C, H, W, O, KH, KW, OH, OW, stride_h, stride_w, pad_top, pad_left, dil_h, dil_w, groups];
+// of pooling: [N, C, H, W, OH, OW, KH, KW, stride_h, stride_w, pad_t, pad_l, pad_b, pad_r,
+// count_include_pad]. Semantics as docs/ops.md.
+void loom_rt_conv2d_f32(const float* x, const float* w, float* y, const int64_t* params);
+void loom_rt_conv2d_backprop_input_f32(const float* dy, const float* w, float* dx, const int64_t* params);
+void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* dw, const int64_t* params);
+void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params);
+void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx, const int64_t* params);
+void loom_rt_avg_pool2d_f32(const float* x, float* y, const int64_t* params);
+void loom_rt_avg_pool2d_grad_f32(const float* dy, float* dx, const int64_t* params);
+
 // Runs one IR function (a serialized .loompb module whose function "main" is the
 // group) on the reference interpreter: buffers are its parameters in order, then its
 // outputs in order. Used for ops and dtypes the code generator does not lower.

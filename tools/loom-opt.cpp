@@ -1,9 +1,11 @@
-// loom-opt: reads a model (.loom text or .loompb protobuf), verifies it and prints it,
-// or writes it in the format chosen by the output's extension.
+// loom-opt: reads a model (.loom text or .loompb protobuf), verifies it, runs a pass
+// pipeline on every function and prints the result, or writes it in the format chosen
+// by the output's extension. Reports (pass timings, memory plan) go to stderr.
 //
-//   loom-opt MODEL [-o OUT.loom|OUT.loompb] [--print-locations]
-//   loom-opt --list-ops
+//   loom-opt MODEL [-O0|-O1|-O2|--passes=a,b,c] [options] [-o OUT.loom|OUT.loompb]
+//   loom-opt --list-ops | --list-passes
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "ir/error.h"
@@ -11,14 +13,27 @@
 #include "ir/printer.h"
 #include "ir/serialize.h"
 #include "ir/verifier.h"
+#include "passes/dot.h"
+#include "passes/memory_plan.h"
+#include "passes/pass.h"
 #include "runtime/interp/kernels.h"
 #include "tools/cli.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: loom-opt MODEL.loom|MODEL.loompb [-o OUT.loom|OUT.loompb] [--print-locations]\n"
-    "       loom-opt --list-ops\n";
+    "usage: loom-opt MODEL.loom|MODEL.loompb [options] [-o OUT.loom|OUT.loompb]\n"
+    "       loom-opt --list-ops | --list-passes\n"
+    "options:\n"
+    "  -O0, -O1, -O2          run an optimization level (default -O0: no passes)\n"
+    "  --passes=a,b,c         run these passes in order instead\n"
+    "  --verify-each          verify the IR after every pass\n"
+    "  --print-after-all      print the IR after every pass (to stderr)\n"
+    "  --print-after=NAME     print the IR after each run of pass NAME (repeatable)\n"
+    "  --time-passes          print milliseconds per pass (to stderr)\n"
+    "  --mem-report           print the memory plan's sizes (to stderr)\n"
+    "  --dot=FILE             write the final graph as Graphviz, fused groups as clusters\n"
+    "  --print-locations      print source locations with the IR\n";
 
 void list_ops() {
   std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", "name", "operands", "traits", "interp", "vjp", "cpu",
@@ -34,39 +49,103 @@ void list_ops() {
   }
 }
 
-int run(int argc, char** argv) {
+void list_passes() {
+  for (const loom::passes::PassInfo& p : loom::passes::registry())
+    std::printf("%-14s %s\n", p.name.c_str(), p.description.c_str());
+  for (const char* level : {"O1", "O2"}) {
+    std::string names;
+    for (const std::string& n : loom::passes::level_pipeline(level)) names += (names.empty() ? "" : ",") + n;
+    std::printf("-%s = %s\n", level, names.c_str());
+  }
+}
+
+struct Options {
+  std::string input, output, dot_file, pipeline_flag;
+  loom::ir::PrintOptions print;
+  loom::passes::PipelineOptions pipeline;
+  bool mem_report = false;
+};
+
+void set_pipeline(Options& o, const std::string& flag) {
+  if (!o.pipeline_flag.empty())
+    loom::throw_error(loom::ErrorCode::InvalidArgument,
+                      "both " + o.pipeline_flag + " and " + flag + " given: choose one pipeline");
+  o.pipeline_flag = flag;
+}
+
+// Parses the command line; returns false if the request was served (a listing).
+bool parse(int argc, char** argv, Options& o) {
   loom::cli::Args args(argc, argv);
-  std::string input, output;
-  loom::ir::PrintOptions print_options;
+  o.pipeline.verify_each = false; // the final module is always verified
+  o.pipeline.print_stream = &std::cerr;
   while (!args.empty()) {
     if (args.flag("--list-ops")) {
       list_ops();
-      return 0;
+      return false;
+    }
+    if (args.flag("--list-passes")) {
+      list_passes();
+      return false;
     }
     if (args.flag("--help") || args.flag("-h")) {
       std::fputs(kUsage, stdout);
-      return 0;
+      return false;
     }
-    if (args.flag("--print-locations")) {
-      print_options.print_locations = true;
-    } else if (auto o = args.value("-o")) {
-      output = *o;
-    } else {
+    if (args.flag("--print-locations")) o.print.print_locations = true;
+    else if (args.flag("--verify-each")) o.pipeline.verify_each = true;
+    else if (args.flag("--print-after-all")) o.pipeline.print_after_all = true;
+    else if (args.flag("--time-passes")) o.pipeline.time_passes = true;
+    else if (args.flag("--mem-report")) o.mem_report = true;
+    else if (auto name = args.value("--print-after")) o.pipeline.print_after.push_back(*name);
+    else if (auto file = args.value("--dot")) o.dot_file = *file;
+    else if (auto passes = args.value("--passes")) set_pipeline(o, "--passes=" + *passes);
+    else if (auto out = args.value("-o")) o.output = *out;
+    else {
       std::string a = args.next();
-      if (a.starts_with("-")) loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
-      if (!input.empty()) loom::throw_error(loom::ErrorCode::InvalidArgument, "more than one input file given");
-      input = a;
+      if (a == "-O0" || a == "-O1" || a == "-O2") set_pipeline(o, a);
+      else if (a.starts_with("-"))
+        loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
+      else if (!o.input.empty())
+        loom::throw_error(loom::ErrorCode::InvalidArgument, "more than one input file given");
+      else o.input = a;
     }
   }
-  if (input.empty()) loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no input file\n") + kUsage);
+  if (o.input.empty()) loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no input file\n") + kUsage);
+  for (const std::string& name : o.pipeline.print_after)
+    if (!loom::passes::find_pass(name)) loom::passes::parse_pipeline(name); // throws naming the known passes
+  return true;
+}
 
-  auto module = loom::ir::read_module_file(input);
-  loom::ir::verify(*module);
-  if (output.empty()) {
-    std::cout << loom::ir::print_module(*module, print_options);
-  } else {
-    loom::ir::write_module_file(*module, output);
+void write_dot(const loom::ir::Module& module, const std::string& path) {
+  std::ofstream out(path);
+  for (const auto& fn : module.functions()) out << loom::passes::function_to_dot(*fn);
+  if (!out) loom::throw_error(loom::ErrorCode::IOError, "cannot write " + path);
+}
+
+void report_memory(const loom::ir::Module& module) {
+  for (const auto& fn : module.functions()) {
+    loom::passes::MemoryPlan plan = loom::passes::plan_memory(*fn);
+    loom::passes::check_memory_plan(*fn, plan);
+    std::string prefix = module.functions().size() > 1 ? "@" + fn->name() + " " : "";
+    std::cerr << prefix << plan.report() << "\n";
   }
+}
+
+int run(int argc, char** argv) {
+  Options o;
+  if (!parse(argc, argv, o)) return 0;
+  std::vector<std::string> passes =
+      o.pipeline_flag.empty() ? std::vector<std::string>{} : loom::passes::pipeline_from_flag(o.pipeline_flag);
+
+  auto module = loom::ir::read_module_file(o.input);
+  loom::ir::verify(*module);
+  loom::passes::PipelineResult result = loom::passes::run_pipeline(*module, passes, o.pipeline);
+
+  if (o.pipeline.time_passes) std::cerr << result.timing_table();
+  if (o.mem_report) report_memory(*module);
+  if (!o.dot_file.empty()) write_dot(*module, o.dot_file);
+  if (o.output.empty()) std::cout << loom::ir::print_module(*module, o.print);
+  else loom::ir::write_module_file(*module, o.output);
   return 0;
 }
 

@@ -214,6 +214,13 @@ bool cpu_supports(Op op) {
       op == Op::Parameter || op == Op::Fusion)
     return true;
   switch (op) {
+  case Op::Conv2D:
+  case Op::Conv2DBackpropInput:
+  case Op::Conv2DBackpropFilter:
+  case Op::MaxPool2D:
+  case Op::MaxPool2DGrad:
+  case Op::AvgPool2D:
+  case Op::AvgPool2DGrad:
   case Op::BroadcastTo:
   case Op::Reshape:
   case Op::Transpose:

@@ -164,6 +164,7 @@ private:
       lower_matmul(n);
       return;
     }
+    if (lower_window_op(n)) return;
     const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
     std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
     if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) || has_trait(n.op(), kReduction) ||
@@ -213,6 +214,66 @@ private:
                            b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g,
                            bs_g});
     ++library_calls_;
+  }
+
+  llvm::Value* i64_array(const std::vector<int64_t>& values, const char* name) {
+    auto* init = llvm::ConstantDataArray::get(ctx_, values);
+    return new llvm::GlobalVariable(*module_, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init, name);
+  }
+
+  // Convolutions and pooling in f32 call the runtime's im2col/GEMM and pooling loops.
+  bool lower_window_op(const ir::Node& n) {
+    if (n.num_operands() == 0 || n.operand(0)->dtype() != DType::F32) return false;
+    const Attrs& a = n.attrs();
+    std::string op(n.name());
+    std::vector<int64_t> params;
+    std::vector<const ir::Value*> args;
+    switch (n.op()) {
+    case Op::Conv2D:
+    case Op::Conv2DBackpropInput:
+    case Op::Conv2DBackpropFilter: {
+      Shape x = n.op() == Op::Conv2D || n.op() == Op::Conv2DBackpropFilter ? n.operand(0)->shape()
+                                                                           : Shape(a.get_ints(op, "input_shape"));
+      Shape w = n.op() == Op::Conv2DBackpropFilter ? Shape(a.get_ints(op, "filter_shape")) : n.operand(1)->shape();
+      Shape y = n.op() == Op::Conv2D ? n.result()->shape() : n.op() == Op::Conv2DBackpropInput ? n.operand(0)->shape()
+                                                                                               : n.operand(1)->shape();
+      const auto& st = a.get_ints(op, "strides");
+      const auto& pads = a.get_ints(op, "pads");
+      const auto& dil = a.get_ints(op, "dilations");
+      params = {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], st[0], st[1], pads[0], pads[1], dil[0], dil[1],
+                a.get_int(op, "groups")};
+      args = {n.operand(0), n.operand(1), n.result()};
+      break;
+    }
+    case Op::MaxPool2D:
+    case Op::MaxPool2DGrad:
+    case Op::AvgPool2D:
+    case Op::AvgPool2DGrad: {
+      Shape x = n.op() == Op::AvgPool2DGrad ? Shape(a.get_ints(op, "input_shape")) : n.operand(0)->shape();
+      Shape y = n.op() == Op::MaxPool2DGrad ? n.operand(1)->shape()
+                : n.op() == Op::AvgPool2DGrad ? n.operand(0)->shape()
+                                              : n.result()->shape();
+      const auto& k = a.get_ints(op, "kernel");
+      const auto& st = a.get_ints(op, "strides");
+      const auto& pads = a.get_ints(op, "pads");
+      bool include_pad = a.has("count_include_pad") && a.get_bool(op, "count_include_pad");
+      params = {x[0], x[1], x[2], x[3], y[2], y[3], k[0], k[1], st[0], st[1], pads[0], pads[1], pads[2], pads[3],
+                include_pad ? 1 : 0};
+      args.assign(n.operands().begin(), n.operands().end());
+      args.push_back(n.result());
+      break;
+    }
+    default: return false;
+    }
+    std::vector<llvm::Type*> arg_types(args.size() + 1, ptr_);
+    llvm::FunctionCallee callee = module_->getOrInsertFunction(
+        "loom_rt_" + op + "_f32", llvm::FunctionType::get(b_.getVoidTy(), arg_types, false));
+    std::vector<llvm::Value*> call_args;
+    for (const ir::Value* v : args) call_args.push_back(buffer(v));
+    call_args.push_back(i64_array(params, "window"));
+    b_.CreateCall(callee, call_args);
+    ++library_calls_;
+    return true;
   }
 
   // Serializes the group as a one-function module and calls the interpreter on it.

@@ -95,8 +95,8 @@ Tensor copy_rows(const Tensor& tensor, const std::vector<int64_t>& rows, const c
   for (size_t i = 0; i < rows.size(); ++i) {
     if (rows[i] < 0 || rows[i] >= extent)
       throw_error(ErrorCode::InvalidArgument, std::string(what) + ": row " +
-                                                  std::to_string(rows[i]) + " is out of range for " +
-                                                  tensor.type().str());
+                                                  std::to_string(rows[i]) +
+                                                  " is out of range for " + tensor.type().str());
     std::memcpy(dst + static_cast<int64_t>(i) * row_bytes, src + rows[i] * row_bytes,
                 static_cast<size_t>(row_bytes));
   }
@@ -153,7 +153,8 @@ Dataset load_fashion_mnist(Split split, int64_t limit, const std::string& dir) {
                               shape_str(labels.shape));
   Dataset dataset{Tensor(DType::F32, images.shape), Tensor(DType::I32, labels.shape)};
   float* pixels = dataset.images.data<float>();
-  for (size_t i = 0; i < images.data.size(); ++i) pixels[i] = images.data[i] / 255.0f;
+  for (size_t i = 0; i < images.data.size(); ++i)
+    pixels[i] = images.data[i] / 255.0f;
   int32_t* classes = dataset.labels.data<int32_t>();
   for (size_t i = 0; i < labels.data.size(); ++i) {
     if (labels.data[i] >= kFashionMnistClasses)
@@ -177,7 +178,8 @@ Tensor slice_rows(const Tensor& tensor, int64_t begin, int64_t count) {
   if (count < 0)
     throw_error(ErrorCode::InvalidArgument, "slice_rows: negative count " + std::to_string(count));
   std::vector<int64_t> rows(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) rows[static_cast<size_t>(i)] = begin + i;
+  for (int64_t i = 0; i < count; ++i)
+    rows[static_cast<size_t>(i)] = begin + i;
   return copy_rows(tensor, rows, "slice_rows");
 }
 

@@ -11,13 +11,20 @@ namespace {
 
 std::string kind_name(Init::Kind kind) {
   switch (kind) {
-  case Init::Kind::Constant: return "constant";
-  case Init::Kind::Uniform: return "uniform";
-  case Init::Kind::Normal: return "normal";
-  case Init::Kind::GlorotUniform: return "glorot_uniform";
-  case Init::Kind::GlorotNormal: return "glorot_normal";
-  case Init::Kind::HeUniform: return "he_uniform";
-  case Init::Kind::HeNormal: return "he_normal";
+  case Init::Kind::Constant:
+    return "constant";
+  case Init::Kind::Uniform:
+    return "uniform";
+  case Init::Kind::Normal:
+    return "normal";
+  case Init::Kind::GlorotUniform:
+    return "glorot_uniform";
+  case Init::Kind::GlorotNormal:
+    return "glorot_normal";
+  case Init::Kind::HeUniform:
+    return "he_uniform";
+  case Init::Kind::HeNormal:
+    return "he_normal";
   }
   return "?";
 }
@@ -43,10 +50,18 @@ std::string Init::str() const {
   std::ostringstream s;
   s << kind_name(kind) << "(";
   switch (kind) {
-  case Kind::Constant: s << a; break;
-  case Kind::Uniform: s << "low=" << a << ", high=" << b; break;
-  case Kind::Normal: s << "mean=" << a << ", stddev=" << b; break;
-  default: s << "gain=" << a; break;
+  case Kind::Constant:
+    s << a;
+    break;
+  case Kind::Uniform:
+    s << "low=" << a << ", high=" << b;
+    break;
+  case Kind::Normal:
+    s << "mean=" << a << ", stddev=" << b;
+    break;
+  default:
+    s << "gain=" << a;
+    break;
   }
   s << ")";
   return s.str();
@@ -69,14 +84,16 @@ Distribution resolve(const Init& init, const TensorType& type) {
     invalid_init(init, type, "random initializers need a floating-point dtype");
   Fans fans = compute_fans(type.shape);
   switch (init.kind) {
-  case Init::Kind::Constant: return {D::Constant, init.a, 0.0};
+  case Init::Kind::Constant:
+    return {D::Constant, init.a, 0.0};
   case Init::Kind::Uniform:
     if (!(init.a <= init.b)) invalid_init(init, type, "low must not exceed high");
     return {D::Uniform, init.a, init.b};
   case Init::Kind::Normal:
     if (!(init.b >= 0.0)) invalid_init(init, type, "stddev must be non-negative");
     return {D::Normal, init.a, init.b};
-  default: break;
+  default:
+    break;
   }
   if (!(init.a >= 0.0)) invalid_init(init, type, "gain must be non-negative");
   if (fans.fan_in <= 0.0 || fans.fan_out <= 0.0)
@@ -88,13 +105,16 @@ Distribution resolve(const Init& init, const TensorType& type) {
     double limit = init.a * std::sqrt(3.0 * glorot_variance);
     return {D::Uniform, -limit, limit};
   }
-  case Init::Kind::GlorotNormal: return {D::Normal, 0.0, init.a * std::sqrt(glorot_variance)};
+  case Init::Kind::GlorotNormal:
+    return {D::Normal, 0.0, init.a * std::sqrt(glorot_variance)};
   case Init::Kind::HeUniform: {
     double limit = init.a * std::sqrt(3.0 * he_variance);
     return {D::Uniform, -limit, limit};
   }
-  case Init::Kind::HeNormal: return {D::Normal, 0.0, init.a * std::sqrt(he_variance)};
-  default: throw_error(ErrorCode::Internal, "resolve: unhandled initializer " + init.str());
+  case Init::Kind::HeNormal:
+    return {D::Normal, 0.0, init.a * std::sqrt(he_variance)};
+  default:
+    throw_error(ErrorCode::Internal, "resolve: unhandled initializer " + init.str());
   }
 }
 

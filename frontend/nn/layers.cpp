@@ -43,8 +43,8 @@ Value Linear::operator()(Value x, CallSite loc) const {
   int64_t in_features = weight_.shape()[0];
   if (x.rank() < 1 || x.shape().back() != in_features)
     throw_at(ErrorCode::ShapeMismatch,
-             what + ": input " + x.type().str() + " must be [..., " +
-                 std::to_string(in_features) + "]",
+             what + ": input " + x.type().str() + " must be [..., " + std::to_string(in_features) +
+                 "]",
              loc);
   Value y;
   if (x.rank() == 1) { // matmul needs a matrix: treat x as one row
@@ -83,8 +83,8 @@ Conv2d::Conv2d(ParameterStore& store, const std::string& name, int64_t in_channe
 
 Value Conv2d::operator()(Value x, CallSite loc) const {
   check_input("Conv2d", x, weight_, loc);
-  Value y = conv2d(x, weight_, options_.strides, options_.pads, options_.dilations,
-                   options_.groups, loc);
+  Value y =
+      conv2d(x, weight_, options_.strides, options_.pads, options_.dilations, options_.groups, loc);
   if (!bias_.defined()) return y;
   return add(y, reshape(bias_, {1, bias_.shape()[0], 1, 1}, loc), loc);
 }
@@ -131,8 +131,8 @@ Value dropout(Value x, double rate, Value seed, bool training, CallSite loc) {
     throw_at(ErrorCode::InvalidArgument,
              "dropout: rate must be in [0, 1), got " + std::to_string(rate), loc);
   if (!is_float(x.dtype()))
-    throw_at(ErrorCode::DTypeMismatch, "dropout: needs a floating-point input, got " + x.type().str(),
-             loc);
+    throw_at(ErrorCode::DTypeMismatch,
+             "dropout: needs a floating-point input, got " + x.type().str(), loc);
   if (!training || rate == 0.0) return x;
   Value keep = ge(random_uniform(seed, x.shape(), x.dtype(), loc), rate, loc);
   return select(keep, mul(x, 1.0 / (1.0 - rate), loc), 0.0, loc);

@@ -23,8 +23,8 @@ struct LinearOptions {
 // y = x @ weight + bias, with weight [in_features, out_features]; x is [..., in_features].
 class Linear {
 public:
-  Linear(ParameterStore& store, const std::string& name, int64_t in_features,
-         int64_t out_features, LinearOptions options = {}, CallSite loc = CallSite::current());
+  Linear(ParameterStore& store, const std::string& name, int64_t in_features, int64_t out_features,
+         LinearOptions options = {}, CallSite loc = CallSite::current());
   Value operator()(Value x, CallSite loc = CallSite::current()) const;
 
   Value weight() const { return weight_; }
@@ -52,8 +52,8 @@ struct Conv2dOptions {
 // [out_channels, in_channels / groups, KH, KW], plus a per-channel bias.
 class Conv2d {
 public:
-  Conv2d(ParameterStore& store, const std::string& name, int64_t in_channels,
-         int64_t out_channels, std::vector<int64_t> kernel, Conv2dOptions options = {},
+  Conv2d(ParameterStore& store, const std::string& name, int64_t in_channels, int64_t out_channels,
+         std::vector<int64_t> kernel, Conv2dOptions options = {},
          CallSite loc = CallSite::current());
   Value operator()(Value x, CallSite loc = CallSite::current()) const;
 

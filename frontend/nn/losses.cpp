@@ -44,8 +44,10 @@ Value pick_label_class(const Value& values, const Value& labels, const CallSite&
 Value reduce_loss(Value per_example, Reduction reduction, CallSite loc) {
   check_defined("reduce_loss", {&per_example}, loc);
   switch (reduction) {
-  case Reduction::None: return per_example;
-  case Reduction::Sum: return reduce_sum(per_example, loc);
+  case Reduction::None:
+    return per_example;
+  case Reduction::Sum:
+    return reduce_sum(per_example, loc);
   case Reduction::Mean: {
     int64_t count = per_example.type().numel();
     return div(reduce_sum(per_example, loc), static_cast<double>(count), loc);

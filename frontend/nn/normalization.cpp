@@ -9,7 +9,8 @@ namespace {
 // The axes of x other than the channel axis 1.
 std::vector<int64_t> non_channel_axes(const Value& x) {
   std::vector<int64_t> axes{0};
-  for (int64_t axis = 2; axis < x.rank(); ++axis) axes.push_back(axis);
+  for (int64_t axis = 2; axis < x.rank(); ++axis)
+    axes.push_back(axis);
   return axes;
 }
 
@@ -25,7 +26,8 @@ void check_batch_input(const char* what, const Value& x, std::initializer_list<c
   if (!x.defined()) throw_at(ErrorCode::InvalidArgument, std::string(what) + ": a null input", loc);
   if (x.rank() < 2 || !is_float(x.dtype()))
     throw_at(ErrorCode::ShapeMismatch,
-             std::string(what) + ": input must be floating point [N, C, ...], got " + x.type().str(),
+             std::string(what) + ": input must be floating point [N, C, ...], got " +
+                 x.type().str(),
              loc);
   TensorType channel_type{x.dtype(), {x.shape()[1]}};
   for (const Value* v : per_c)
@@ -65,8 +67,8 @@ BatchStatistics batch_norm_training(Value x, Value gamma, Value beta, double eps
   return {normalized, mean, variance, unbiased};
 }
 
-Value batch_norm_inference(Value x, Value gamma, Value beta, Value mean, Value variance,
-                           double eps, CallSite loc) {
+Value batch_norm_inference(Value x, Value gamma, Value beta, Value mean, Value variance, double eps,
+                           CallSite loc) {
   check_batch_input("batch_norm_inference", x, {&gamma, &beta, &mean, &variance}, loc);
   return normalize_per_channel(x, mean, variance, gamma, beta, eps, loc);
 }

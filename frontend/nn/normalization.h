@@ -9,9 +9,9 @@ namespace loom::nn {
 
 // Batch statistics of x [N, C, ...] per channel (axis 1), over every other axis.
 struct BatchStatistics {
-  Value normalized;    // gamma * (x - mean) / sqrt(var + eps) + beta
-  Value mean;          // [C]
-  Value variance;      // [C], biased (divides by the count): used to normalize
+  Value normalized;        // gamma * (x - mean) / sqrt(var + eps) + beta
+  Value mean;              // [C]
+  Value variance;          // [C], biased (divides by the count): used to normalize
   Value unbiased_variance; // [C], divides by count - 1: what running statistics track
 };
 

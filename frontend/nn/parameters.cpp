@@ -74,7 +74,8 @@ const Parameter* ParameterStore::find(std::string_view name) const {
 
 std::vector<TensorInit> ParameterStore::init_specs() const {
   std::vector<TensorInit> specs;
-  for (const Parameter& p : entries_) specs.push_back({p.name, p.value.type(), p.init});
+  for (const Parameter& p : entries_)
+    specs.push_back({p.name, p.value.type(), p.init});
   return specs;
 }
 

@@ -42,8 +42,7 @@ public:
   // Name of the seed input created by next_seed().
   static constexpr const char* kSeedInput = "rng_seed";
 
-  explicit ParameterStore(Graph& graph, Mode mode = Mode::Train)
-      : graph_(&graph), mode_(mode) {}
+  explicit ParameterStore(Graph& graph, Mode mode = Mode::Train) : graph_(&graph), mode_(mode) {}
   ParameterStore(const ParameterStore&) = delete;
   ParameterStore& operator=(const ParameterStore&) = delete;
 

@@ -48,7 +48,8 @@ LSTMCell::LSTMCell(ParameterStore& store, const std::string& name, int64_t input
   check_sizes("LSTMCell '" + name + "'", input_size, hidden_size, loc);
   Init init = recurrent_init(hidden_size);
   w_ih_ = store.parameter(join_name(name, "w_ih"), {input_size, 4 * hidden_size}, init, dtype, loc);
-  w_hh_ = store.parameter(join_name(name, "w_hh"), {hidden_size, 4 * hidden_size}, init, dtype, loc);
+  w_hh_ =
+      store.parameter(join_name(name, "w_hh"), {hidden_size, 4 * hidden_size}, init, dtype, loc);
   bias_ = store.parameter(join_name(name, "bias"), {4 * hidden_size}, init, dtype, loc);
 }
 
@@ -87,7 +88,8 @@ GRUCell::GRUCell(ParameterStore& store, const std::string& name, int64_t input_s
   check_sizes("GRUCell '" + name + "'", input_size, hidden_size, loc);
   Init init = recurrent_init(hidden_size);
   w_ih_ = store.parameter(join_name(name, "w_ih"), {input_size, 3 * hidden_size}, init, dtype, loc);
-  w_hh_ = store.parameter(join_name(name, "w_hh"), {hidden_size, 3 * hidden_size}, init, dtype, loc);
+  w_hh_ =
+      store.parameter(join_name(name, "w_hh"), {hidden_size, 3 * hidden_size}, init, dtype, loc);
   b_ih_ = store.parameter(join_name(name, "b_ih"), {3 * hidden_size}, init, dtype, loc);
   b_hh_ = store.parameter(join_name(name, "b_hh"), {3 * hidden_size}, init, dtype, loc);
 }
@@ -109,17 +111,17 @@ Value GRUCell::operator()(Value x, Value h, CallSite loc) const {
   };
   Value reset = sigmoid(preactivation(0), loc);
   Value update = sigmoid(preactivation(1), loc);
-  Value candidate = tanh(
-      add(gate(from_input, 2, hidden, loc), mul(reset, gate(from_hidden, 2, hidden, loc), loc), loc),
-      loc);
+  Value candidate = tanh(add(gate(from_input, 2, hidden, loc),
+                             mul(reset, gate(from_hidden, 2, hidden, loc), loc), loc),
+                         loc);
   // (1 - z) * n + z * h, written as n + z * (h - n).
   return add(candidate, mul(update, sub(h, candidate, loc), loc), loc);
 }
 
 // --- LSTM --------------------------------------------------------------------------
 
-LSTM::LSTM(ParameterStore& store, const std::string& name, int64_t input_size,
-           int64_t hidden_size, DType dtype, CallSite loc)
+LSTM::LSTM(ParameterStore& store, const std::string& name, int64_t input_size, int64_t hidden_size,
+           DType dtype, CallSite loc)
     : cell_(store, name, input_size, hidden_size, dtype, loc) {}
 
 LSTM::Result LSTM::operator()(Value x, std::optional<LSTMState> initial, CallSite loc) const {

@@ -21,8 +21,8 @@ struct LSTMState {
 // Parameters: "<name>.w_ih" [input, 4H], "<name>.w_hh" [H, 4H], "<name>.bias" [4H].
 class LSTMCell {
 public:
-  LSTMCell(ParameterStore& store, const std::string& name, int64_t input_size,
-           int64_t hidden_size, DType dtype = DType::F32, CallSite loc = CallSite::current());
+  LSTMCell(ParameterStore& store, const std::string& name, int64_t input_size, int64_t hidden_size,
+           DType dtype = DType::F32, CallSite loc = CallSite::current());
   // x is [batch, input_size].
   LSTMState operator()(Value x, const LSTMState& state, CallSite loc = CallSite::current()) const;
   // h = c = 0 for a batch of `batch` sequences, in `graph`.

@@ -38,15 +38,6 @@ template <typename T> T from_compute(compute_t<T> v) {
 // f64 -> f32 rounding to odd: an inexact result gets an odd last bit. Rounding that
 // float again to the 8 or 11 significant bits of bf16/f16 then gives the correctly
 // rounded result; plain nearest-even twice could round a value just above a tie down.
-inline float round_to_odd_float(double d) {
-  float f = static_cast<float>(d);
-  if (static_cast<double>(f) == d || std::isnan(d) || std::isinf(f)) return f;
-  if (std::bit_cast<uint32_t>(f) & 1u) return f;
-  float toward = d > static_cast<double>(f) ? std::numeric_limits<float>::infinity()
-                                            : -std::numeric_limits<float>::infinity();
-  return std::nextafter(f, toward);
-}
-
 // A double rounded once (nearest even) to storage type T; integers as convert_scalar.
 template <typename T> T narrow_from_double(double d) {
   if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)

@@ -23,13 +23,15 @@ inline Tensor random_tensor(DType dtype, Shape shape, uint64_t seed, double low 
   Tensor t(dtype, std::move(shape));
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> dist(low, high);
-  for (int64_t i = 0; i < t.numel(); ++i) store_from_double(dtype, t.raw_data(), i, dist(rng));
+  for (int64_t i = 0; i < t.numel(); ++i)
+    store_from_double(dtype, t.raw_data(), i, dist(rng));
   return t;
 }
 
 inline std::vector<double> to_doubles(const Tensor& t) {
   std::vector<double> values(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) values[static_cast<size_t>(i)] = t.at(i);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    values[static_cast<size_t>(i)] = t.at(i);
   return values;
 }
 
@@ -46,7 +48,8 @@ inline void check_gradients_numerically(Graph& graph, Value loss, const std::vec
                                         double rtol = 1e-6, double atol = 1e-8) {
   std::vector<Value> grads = grad(loss, wrt);
   graph.output("loss", loss);
-  for (size_t i = 0; i < wrt.size(); ++i) graph.output("grad." + wrt[i].name(), grads[i]);
+  for (size_t i = 0; i < wrt.size(); ++i)
+    graph.output("grad." + wrt[i].name(), grads[i]);
   std::unique_ptr<Executable> program = compile(graph, {.target = "interp"});
   TensorMap at_point = program->run(inputs);
 

@@ -33,17 +33,17 @@ TEST_CASE("grad of a value the loss does not depend on is zero", "[nn][grad]") {
   Value unused = g.input("unused", DType::F32, {2, 2});
   std::vector<Value> grads = grad(reduce_sum(x * x), {unused});
   g.output("d", grads[0]);
-  TensorMap out = run_graph(g, {{"x", Tensor::ones(DType::F32, {2})},
-                                {"unused", Tensor::ones(DType::F32, {2, 2})}});
+  TensorMap out = run_graph(
+      g, {{"x", Tensor::ones(DType::F32, {2})}, {"unused", Tensor::ones(DType::F32, {2, 2})}});
   CHECK(to_doubles(out.at("d")) == std::vector<double>(4, 0.0));
 }
 
 TEST_CASE("grad composes: the gradient of a gradient is a second derivative", "[nn][grad]") {
   Graph g;
   Value x = g.input("x", DType::F64, {});
-  Value y = x * x * x;                  // y = x^3
-  Value dy = grad(y, {x})[0];           // 3 x^2
-  Value d2y = grad(dy, {x})[0];         // 6 x
+  Value y = x * x * x;          // y = x^3
+  Value dy = grad(y, {x})[0];   // 3 x^2
+  Value d2y = grad(dy, {x})[0]; // 6 x
   g.output("d2y", d2y);
   TensorMap out = run_graph(g, {{"x", Tensor::from_vector<double>({}, {2.0})}});
   CHECK(out.at("d2y").at(0) == Approx(12.0));

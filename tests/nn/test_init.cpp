@@ -18,9 +18,11 @@ struct Moments {
 Moments moments(const Tensor& t) {
   std::vector<double> v = to_doubles(t);
   Moments m;
-  for (double x : v) m.mean += x;
+  for (double x : v)
+    m.mean += x;
   m.mean /= static_cast<double>(v.size());
-  for (double x : v) m.stddev += (x - m.mean) * (x - m.mean);
+  for (double x : v)
+    m.stddev += (x - m.mean) * (x - m.mean);
   m.stddev = std::sqrt(m.stddev / static_cast<double>(v.size()));
   m.min = *std::min_element(v.begin(), v.end());
   m.max = *std::max_element(v.begin(), v.end());
@@ -111,7 +113,8 @@ TEST_CASE("ParameterStore initial values are reproducible and stable per name", 
   CHECK(a.at("fc.weight").bit_equal(c.at("fc.weight"))); // another layer does not shift it
   CHECK(to_doubles(a.at("fc.bias")) == std::vector<double>(3, 0.0));
   double limit = std::sqrt(6.0 / 6);
-  for (double w : to_doubles(a.at("fc.weight"))) CHECK(std::fabs(w) <= limit);
+  for (double w : to_doubles(a.at("fc.weight")))
+    CHECK(std::fabs(w) <= limit);
 }
 
 TEST_CASE("invalid initializers are rejected where the parameter is declared", "[nn][init]") {
@@ -123,11 +126,13 @@ TEST_CASE("invalid initializers are rejected where the parameter is declared", "
   CHECK_THAT(e.message(), Contains("'w'") && Contains("low must not exceed high"));
   check_points_at(e, __FILE__, line);
 
-  Error integer = error_from([&] { store.buffer("count", {2}, nn::Init::normal(0, 1), DType::I32); });
+  Error integer =
+      error_from([&] { store.buffer("count", {2}, nn::Init::normal(0, 1), DType::I32); });
   CHECK(integer.code() == ErrorCode::InvalidArgument);
   CHECK_THAT(integer.message(), Contains("floating-point"));
 
-  Error trainable_int = error_from([&] { store.parameter("k", {2}, nn::Init::zeros(), DType::I64); });
+  Error trainable_int =
+      error_from([&] { store.parameter("k", {2}, nn::Init::zeros(), DType::I64); });
   CHECK(trainable_int.code() == ErrorCode::InvalidArgument);
   CHECK(g.function().params().empty()); // nothing was added by the failed declarations
 }

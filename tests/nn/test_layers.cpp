@@ -25,11 +25,11 @@ TEST_CASE("Linear registers weight and bias and computes x @ w + b", "[nn][layer
   CHECK(store.entries()[1].name == "fc.bias");
   CHECK(store.entries()[1].init.kind == nn::Init::Kind::Constant);
 
-  TensorMap out = run_graph(
-      g, {{"fc.weight", Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6})},
-          {"fc.bias", Tensor::from_vector<float>({2}, {0.5f, -0.5f})},
-          {"x", Tensor::from_vector<float>({2, 3}, {1, 0, 0, 1, 1, 1})},
-          {"x1", Tensor::from_vector<float>({3}, {0, 0, 1})}});
+  TensorMap out =
+      run_graph(g, {{"fc.weight", Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6})},
+                    {"fc.bias", Tensor::from_vector<float>({2}, {0.5f, -0.5f})},
+                    {"x", Tensor::from_vector<float>({2, 3}, {1, 0, 0, 1, 1, 1})},
+                    {"x1", Tensor::from_vector<float>({3}, {0, 0, 1})}});
   CHECK(to_doubles(out.at("y")) == std::vector<double>{1.5, 1.5, 9.5, 11.5});
   CHECK(to_doubles(out.at("y1")) == std::vector<double>{5.5, 5.5});
 }
@@ -41,8 +41,9 @@ TEST_CASE("Linear without bias and on [batch, time, features] inputs", "[nn][lay
   CHECK_FALSE(fc.bias().defined());
   Value x = g.input("x", DType::F32, {2, 2, 2});
   g.output("y", fc(x));
-  TensorMap out = run_graph(g, {{"proj.weight", Tensor::from_vector<float>({2, 1}, {1, 10})},
-                                {"x", Tensor::from_vector<float>({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})}});
+  TensorMap out =
+      run_graph(g, {{"proj.weight", Tensor::from_vector<float>({2, 1}, {1, 10})},
+                    {"x", Tensor::from_vector<float>({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})}});
   CHECK(out.at("y").shape() == Shape{2, 2, 1});
   CHECK(to_doubles(out.at("y")) == std::vector<double>{21, 43, 65, 87});
 }
@@ -140,8 +141,9 @@ TEST_CASE("Embedding gathers rows of its table", "[nn][layers]") {
   Value y = embed(ids);
   CHECK(y.shape() == Shape{2, 2, 2});
   g.output("y", y);
-  TensorMap out = run_graph(g, {{"embed.weight", Tensor::from_vector<float>({4, 2}, {0, 1, 2, 3, 4, 5, 6, 7})},
-                                {"ids", Tensor::from_vector<int32_t>({2, 2}, {3, 0, 1, 1})}});
+  TensorMap out =
+      run_graph(g, {{"embed.weight", Tensor::from_vector<float>({4, 2}, {0, 1, 2, 3, 4, 5, 6, 7})},
+                    {"ids", Tensor::from_vector<int32_t>({2, 2}, {3, 0, 1, 1})}});
   CHECK(to_doubles(out.at("y")) == std::vector<double>{6, 7, 0, 1, 2, 3, 2, 3});
 }
 
@@ -179,12 +181,11 @@ TEST_CASE("BatchNorm normalizes with batch statistics and updates running statis
     Value ex = eval_graph.input("x", DType::F32, {1, 2});
     eval_graph.output("y", eval_bn(ex));
     CHECK(eval_store.buffer_updates().empty());
-    TensorMap eval_inputs = {
-        {"bn.weight", Tensor::from_vector<float>({2}, {2, 1})},
-        {"bn.bias", Tensor::from_vector<float>({2}, {0, 1})},
-        {"bn.running_mean", Tensor::from_vector<float>({2}, {1, -1})},
-        {"bn.running_var", Tensor::from_vector<float>({2}, {4, 1})},
-        {"x", Tensor::from_vector<float>({1, 2}, {5, 5})}};
+    TensorMap eval_inputs = {{"bn.weight", Tensor::from_vector<float>({2}, {2, 1})},
+                             {"bn.bias", Tensor::from_vector<float>({2}, {0, 1})},
+                             {"bn.running_mean", Tensor::from_vector<float>({2}, {1, -1})},
+                             {"bn.running_var", Tensor::from_vector<float>({2}, {4, 1})},
+                             {"x", Tensor::from_vector<float>({1, 2}, {5, 5})}};
     TensorMap eval_out = run_graph(eval_graph, eval_inputs);
     CHECK(to_doubles(eval_out.at("y")) == std::vector<double>{2 * (5 - 1) / 2.0, 6 + 1});
   }
@@ -207,6 +208,28 @@ TEST_CASE("batch norm and layer norm gradients pass finite-difference checks", "
                                {"ln_gamma", random_tensor(DType::F64, {2, 2}, 4)},
                                {"weights", random_tensor(DType::F64, {3, 2, 2}, 5)}},
                               1e-6, 1e-5, 1e-7);
+}
+
+TEST_CASE("Conv2d, pooling and Embedding gradients pass finite-difference checks", "[nn][layers]") {
+  Graph g;
+  nn::ParameterStore store(g);
+  nn::Conv2d conv(store, "conv", 2, 3, {3, 3}, {.pads = {1, 1}, .dtype = DType::F64});
+  nn::Embedding embed(store, "embed", 5, 4, nn::Init::normal(0, 1), DType::F64);
+  Value x = g.input("x", DType::F64, {2, 2, 4, 4});
+  Value ids = g.input("ids", DType::I32, {2, 3});
+  Value features = nn::MaxPool2d{.kernel = {2, 2}}(tanh(conv(x)));             // [2, 3, 2, 2]
+  Value pooled = nn::AvgPool2d{.kernel = {2, 2}, .strides = {1, 1}}(features); // [2, 3, 1, 1]
+  Value summary = nn::flatten(pooled);                                         // [2, 3]
+  Value looked_up = reduce_sum(embed(ids), {2});                               // [2, 3]
+  Value loss = reduce_sum(summary * looked_up) + reduce_sum(nn::flatten(features) * 0.3);
+  TensorMap inputs = {{"conv.weight", random_tensor(DType::F64, {3, 2, 3, 3}, 1)},
+                      {"conv.bias", random_tensor(DType::F64, {3}, 2)},
+                      {"embed.weight", random_tensor(DType::F64, {5, 4}, 3)},
+                      {"x", random_tensor(DType::F64, {2, 2, 4, 4}, 4)},
+                      {"ids", Tensor::from_vector<int32_t>({2, 3}, {0, 4, 4, 2, 1, 0})}};
+  std::vector<Value> wrt = store.trainable_values();
+  wrt.push_back(x);
+  check_gradients_numerically(g, loss, wrt, inputs);
 }
 
 TEST_CASE("LayerNorm normalizes each example over its trailing axes", "[nn][layers]") {

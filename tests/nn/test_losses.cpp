@@ -14,13 +14,15 @@ namespace {
 std::vector<double> reference_log_softmax(const std::vector<double>& row) {
   long double max = *std::max_element(row.begin(), row.end());
   long double sum = 0;
-  for (double v : row) sum += std::exp(static_cast<long double>(v) - max);
+  for (double v : row)
+    sum += std::exp(static_cast<long double>(v) - max);
   std::vector<double> out;
-  for (double v : row) out.push_back(static_cast<double>(v - max - std::log(sum)));
+  for (double v : row)
+    out.push_back(static_cast<double>(v - max - std::log(sum)));
   return out;
 }
 
-const std::vector<double> kLogits = {1.0, 2.0, 0.5, -1.0, 3.0, 0.0};  // [2, 3]
+const std::vector<double> kLogits = {1.0, 2.0, 0.5, -1.0, 3.0, 0.0}; // [2, 3]
 
 } // namespace
 
@@ -57,10 +59,10 @@ TEST_CASE("cross-entropy with integer labels and with one-hot targets agree", "[
   g.output("probs", nn::cross_entropy_with_probs(logits, targets));
   g.output("nll", nn::nll_loss(nn::log_softmax(logits), labels, nn::Reduction::None));
   g.output("accuracy", nn::accuracy(logits, labels));
-  TensorMap out = run_graph(
-      g, {{"logits", Tensor::from_vector<double>({2, 3}, kLogits)},
-          {"labels", Tensor::from_vector<int32_t>({2}, {1, 0})},
-          {"targets", Tensor::from_vector<double>({2, 3}, {0, 1, 0, 1, 0, 0})}});
+  TensorMap out =
+      run_graph(g, {{"logits", Tensor::from_vector<double>({2, 3}, kLogits)},
+                    {"labels", Tensor::from_vector<int32_t>({2}, {1, 0})},
+                    {"targets", Tensor::from_vector<double>({2, 3}, {0, 1, 0, 1, 0, 0})}});
   double loss0 = -reference_log_softmax({1.0, 2.0, 0.5})[1];
   double loss1 = -reference_log_softmax({-1.0, 3.0, 0.0})[0];
   CHECK(out.at("each").shape() == Shape{2});
@@ -99,7 +101,8 @@ TEST_CASE("softmax cross-entropy and log-softmax stay finite for logits of magni
                                 {"labels", Tensor::from_vector<int32_t>({2}, {1, 2})}});
   for (const char* name : {"loss", "log_softmax", "softmax", "grad"}) {
     INFO(name << " = " << out.at(name).str());
-    for (double v : to_doubles(out.at(name))) CHECK(std::isfinite(v));
+    for (double v : to_doubles(out.at(name)))
+      CHECK(std::isfinite(v));
   }
   // Row 0: the label's logit is 2e4 below the max; row 1: the label holds the max.
   CHECK(out.at("log_softmax").at(1) == Approx(-2e4));

@@ -21,7 +21,8 @@ Matrix affine(const Matrix& x, const Matrix& w, const Matrix& bias, int64_t rows
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
       double acc = bias[c];
-      for (int64_t p = 0; p < k; ++p) acc += x[r * k + p] * w[p * cols + c];
+      for (int64_t p = 0; p < k; ++p)
+        acc += x[r * k + p] * w[p * cols + c];
       out[r * cols + c] = acc;
     }
   return out;
@@ -67,7 +68,9 @@ TEST_CASE("LSTMCell follows the LSTM equations", "[nn][recurrent]") {
   Matrix c_prev = to_doubles(inputs["c"]);
   for (int64_t b = 0; b < n.batch; ++b)
     for (int64_t j = 0; j < H; ++j) {
-      auto z = [&](int64_t gate) { return zx[b * 4 * H + gate * H + j] + zh[b * 4 * H + gate * H + j]; };
+      auto z = [&](int64_t gate) {
+        return zx[b * 4 * H + gate * H + j] + zh[b * 4 * H + gate * H + j];
+      };
       double c_next = sigmoid_ref(z(1)) * c_prev[b * H + j] + sigmoid_ref(z(0)) * std::tanh(z(2));
       double h_next = sigmoid_ref(z(3)) * std::tanh(c_next);
       CHECK(out.at("c_next").at(b * H + j) == Approx(c_next).epsilon(1e-12));
@@ -162,7 +165,8 @@ TEST_CASE("LSTM starts from zeros when no state is given", "[nn][recurrent]") {
   inputs["x"] = Tensor::zeros(DType::F32, {1, 4, 2});
   TensorMap out = run_graph(g, inputs);
   // The last step's output is the final h.
-  for (int64_t j = 0; j < 3; ++j) CHECK(out.at("outputs").at(9 + j) == out.at("h").at(j));
+  for (int64_t j = 0; j < 3; ++j)
+    CHECK(out.at("outputs").at(9 + j) == out.at("h").at(j));
   Error e = error_from([&] { lstm(g.input("bad", DType::F32, {1, 4, 5})); });
   CHECK(e.code() == ErrorCode::ShapeMismatch);
 }

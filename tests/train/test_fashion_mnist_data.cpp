@@ -36,17 +36,20 @@ private:
 };
 
 // An unsigned-byte IDX file's bytes: magic, big-endian dims, data.
-std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& dims,
+                               const std::vector<uint8_t>& data) {
   std::vector<uint8_t> bytes = {0, 0, 0x08, static_cast<uint8_t>(dims.size())};
   for (uint32_t d : dims)
-    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<uint8_t>(d >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      bytes.push_back(static_cast<uint8_t>(d >> shift));
   bytes.insert(bytes.end(), data.begin(), data.end());
   return bytes;
 }
 
 void write_plain(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 void write_gzip(const std::string& path, const std::vector<uint8_t>& bytes) {
@@ -115,7 +118,8 @@ TEST_CASE("load_fashion_mnist reads a directory of IDX files", "[data]") {
   pixels[0] = 255;
   pixels[28 * 28] = 51;
   for (const char* split : {"train", "t10k"}) {
-    write_gzip(dir.file(std::string(split) + "-images-idx3-ubyte.gz"), idx_bytes({2, 28, 28}, pixels));
+    write_gzip(dir.file(std::string(split) + "-images-idx3-ubyte.gz"),
+               idx_bytes({2, 28, 28}, pixels));
     write_plain(dir.file(std::string(split) + "-labels-idx1-ubyte"), idx_bytes({2}, {9, 3}));
   }
   std::string root = dir.file("");
@@ -136,15 +140,16 @@ TEST_CASE("load_fashion_mnist reads a directory of IDX files", "[data]") {
 
   TempDir empty;
   CHECK_FALSE(data::fashion_mnist_available(empty.file("")));
-  Error absent = error_from([&] { data::load_fashion_mnist(data::Split::Train, 10, empty.file("")); });
+  Error absent =
+      error_from([&] { data::load_fashion_mnist(data::Split::Train, 10, empty.file("")); });
   CHECK(absent.code() == ErrorCode::IOError);
   CHECK_THAT(absent.message(), Contains("dataset-fashion-mnist"));
 }
 
 TEST_CASE("the installed Fashion-MNIST files load", "[data]") {
   if (!data::fashion_mnist_available()) {
-    WARN("skipped: Fashion-MNIST is not installed in " << data::kFashionMnistDir
-                                                        << " (Debian package dataset-fashion-mnist)");
+    WARN("skipped: Fashion-MNIST is not installed in "
+         << data::kFashionMnistDir << " (Debian package dataset-fashion-mnist)");
     return;
   }
   data::Dataset train = data::load_fashion_mnist(data::Split::Train, 100);
@@ -152,7 +157,8 @@ TEST_CASE("the installed Fashion-MNIST files load", "[data]") {
   data::Dataset test = data::load_fashion_mnist(data::Split::Test);
   CHECK(test.size() == 10000);
   std::vector<int64_t> counts(10, 0);
-  for (double label : to_doubles(test.labels)) ++counts[static_cast<size_t>(label)];
+  for (double label : to_doubles(test.labels))
+    ++counts[static_cast<size_t>(label)];
   CHECK(counts == std::vector<int64_t>(10, 1000)); // the test set is balanced
 }
 

@@ -51,7 +51,8 @@ template <typename Update> std::array<Vec, 3> by_hand(Update update) {
   Vec theta = kStart;
   for (int t = 1; t <= 3; ++t) {
     Vec g = gradient_at(theta);
-    for (int i = 0; i < 2; ++i) theta[i] = update(i, theta[i], g[i], t);
+    for (int i = 0; i < 2; ++i)
+      theta[i] = update(i, theta[i], g[i], t);
     thetas[t - 1] = theta;
   }
   return thetas;
@@ -62,7 +63,8 @@ template <typename Update> std::array<Vec, 3> by_hand(Update update) {
 TEST_CASE("SGD: theta <- theta - lr * (g + wd * theta)", "[train][optim]") {
   // PyTorch torch.optim.SGD documentation, without momentum.
   const double lr = 0.1, wd = 0.01;
-  auto expected = by_hand([&](int, double theta, double g, int) { return theta - lr * (g + wd * theta); });
+  auto expected =
+      by_hand([&](int, double theta, double g, int) { return theta - lr * (g + wd * theta); });
   CHECK(expected[0][0] == Approx(1.0 - 0.1 * 1.01)); // one value written out in full
   check_three_updates(optim::SGD({.lr = lr, .weight_decay = wd}), expected);
 }
@@ -91,9 +93,10 @@ TEST_CASE("AdaGrad: sum += g^2, theta <- theta - clr * g / (sqrt(sum) + eps)", "
     sum[i] += g * g;
     return theta - clr * g / (std::sqrt(sum[i]) + eps);
   });
-  check_three_updates(optim::AdaGrad({.lr = lr, .lr_decay = lr_decay,
-                                      .initial_accumulator_value = initial, .eps = eps}),
-                      expected);
+  check_three_updates(
+      optim::AdaGrad(
+          {.lr = lr, .lr_decay = lr_decay, .initial_accumulator_value = initial, .eps = eps}),
+      expected);
 }
 
 TEST_CASE("RMSProp: plain, centered, and with momentum", "[train][optim]") {
@@ -119,7 +122,8 @@ TEST_CASE("RMSProp: plain, centered, and with momentum", "[train][optim]") {
       });
       INFO("centered " << centered << ", momentum " << mu);
       check_three_updates(
-          optim::RMSProp({.lr = lr, .alpha = alpha, .eps = eps, .momentum = mu, .centered = centered}),
+          optim::RMSProp(
+              {.lr = lr, .alpha = alpha, .eps = eps, .momentum = mu, .centered = centered}),
           expected);
     }
 }
@@ -142,8 +146,9 @@ TEST_CASE("Adam: Kingma & Ba 2015, Algorithm 1", "[train][optim]") {
     if (wd == 0.0) // Adam's first step moves each coordinate by lr against the gradient's sign
       CHECK(expected[0][1] == Approx(-2.0 + 0.1).epsilon(1e-9));
     INFO("weight decay " << wd);
-    check_three_updates(optim::Adam({.lr = lr, .beta1 = b1, .beta2 = b2, .eps = eps, .weight_decay = wd}),
-                        expected);
+    check_three_updates(
+        optim::Adam({.lr = lr, .beta1 = b1, .beta2 = b2, .eps = eps, .weight_decay = wd}),
+        expected);
   }
 }
 
@@ -161,8 +166,8 @@ TEST_CASE("AdamW: Loshchilov & Hutter 2019, Algorithm 2 (decoupled weight decay)
     double v_hat = v[i] / (1 - std::pow(b2, t));
     return theta - lr * m_hat / (std::sqrt(v_hat) + eps);
   });
-  check_three_updates(optim::AdamW({.lr = lr, .beta1 = b1, .beta2 = b2, .eps = eps, .weight_decay = wd}),
-                      expected);
+  check_three_updates(
+      optim::AdamW({.lr = lr, .beta1 = b1, .beta2 = b2, .eps = eps, .weight_decay = wd}), expected);
 }
 
 namespace {
@@ -180,7 +185,8 @@ double relative_loss_after(const optim::Optimizer& optimizer, int steps) {
   optim::Trainer trainer(g, step, /*seed=*/0);
   double first = trainer.step({});
   double last = first;
-  for (int k = 1; k < steps; ++k) last = trainer.step({});
+  for (int k = 1; k < steps; ++k)
+    last = trainer.step({});
   return last / first;
 }
 
@@ -195,7 +201,9 @@ TEST_CASE("every optimizer drives a convex quadratic below 1e-4 of its initial l
   std::vector<Case> cases = {
       {std::make_shared<optim::SGD>(optim::SGDOptions{.lr = 0.1}), 100},
       {std::make_shared<optim::SGD>(optim::SGDOptions{.lr = 0.05, .momentum = 0.5}), 100},
-      {std::make_shared<optim::SGD>(optim::SGDOptions{.lr = 0.05, .momentum = 0.5, .nesterov = true}), 100},
+      {std::make_shared<optim::SGD>(
+           optim::SGDOptions{.lr = 0.05, .momentum = 0.5, .nesterov = true}),
+       100},
       {std::make_shared<optim::AdaGrad>(optim::AdaGradOptions{.lr = 1.0}), 300},
       {std::make_shared<optim::RMSProp>(optim::RMSPropOptions{.lr = 0.01}), 500},
       {std::make_shared<optim::Adam>(optim::AdamOptions{.lr = 0.1}), 500},
@@ -203,7 +211,8 @@ TEST_CASE("every optimizer drives a convex quadratic below 1e-4 of its initial l
   };
   for (const Case& c : cases) {
     double ratio = relative_loss_after(*c.optimizer, c.steps);
-    INFO(c.optimizer->name() << ": final / initial loss = " << ratio << " after " << c.steps << " steps");
+    INFO(c.optimizer->name() << ": final / initial loss = " << ratio << " after " << c.steps
+                             << " steps");
     CHECK(ratio < 1e-4);
   }
 }

@@ -84,7 +84,8 @@ TEST_CASE("the Trainer swaps outputs into inputs: parameters, statistics, counte
   // Back to the initial parameters with the advanced seed: only the dropout masks
   // differ from the first step, and they do. With the initial seed too, the step repeats.
   auto restore_parameters = [&] {
-    for (const Value& p : store.trainable_values()) trainer.set_state(p.name(), initial.at(p.name()));
+    for (const Value& p : store.trainable_values())
+      trainer.set_state(p.name(), initial.at(p.name()));
   };
   restore_parameters();
   TensorMap new_masks = trainer.run(batch);
@@ -115,13 +116,36 @@ TEST_CASE("a training step fits a linear regression", "[train][step]") {
   optim::Trainer trainer(g, step, 1);
   Tensor xs = random_tensor(DType::F32, {16, 2}, 7);
   Tensor ys(DType::F32, {16, 1});
-  for (int64_t i = 0; i < 16; ++i) ys.data<float>()[i] = static_cast<float>(2 * xs.at(2 * i) - 3 * xs.at(2 * i + 1) + 0.5);
+  for (int64_t i = 0; i < 16; ++i)
+    ys.data<float>()[i] = static_cast<float>(2 * xs.at(2 * i) - 3 * xs.at(2 * i + 1) + 0.5);
   double loss = 0;
-  for (int k = 0; k < 200; ++k) loss = trainer.step({{"x", xs}, {"y", ys}});
+  for (int k = 0; k < 200; ++k)
+    loss = trainer.step({{"x", xs}, {"y", ys}});
   CHECK(loss < 1e-6);
   CHECK(trainer.state().at("fc.weight").at(0) == Approx(2.0).margin(1e-3));
   CHECK(trainer.state().at("fc.weight").at(1) == Approx(-3.0).margin(1e-3));
   CHECK(trainer.state().at("fc.bias").at(0) == Approx(0.5).margin(1e-3));
+}
+
+TEST_CASE("a small CNN's training step lowers the loss on a fixed batch", "[train][step]") {
+  Graph g;
+  nn::ParameterStore store(g);
+  nn::Conv2d conv(store, "conv", 1, 4, {3, 3}, {.pads = {1, 1}});
+  nn::BatchNorm bn(store, "bn", 4);
+  nn::Linear fc(store, "fc", 4 * 4 * 4, 3);
+  Value images = g.input("images", DType::F32, {6, 1, 8, 8});
+  Value labels = g.input("labels", DType::I32, {6});
+  Value features = nn::MaxPool2d{.kernel = {2, 2}}(relu(bn(conv(images))));
+  Value loss = nn::cross_entropy(fc(nn::flatten(features)), labels);
+  optim::TrainStep step = optim::build_train_step(store, loss, optim::Adam({.lr = 0.01}));
+  optim::Trainer trainer(g, step, 5);
+  TensorMap batch = {{"images", random_tensor(DType::F32, {6, 1, 8, 8}, 3)},
+                     {"labels", Tensor::from_vector<int32_t>({6}, {0, 1, 2, 2, 1, 0})}};
+  double first = trainer.step(batch), last = first;
+  for (int k = 0; k < 30; ++k)
+    last = trainer.step(batch);
+  INFO("loss " << first << " -> " << last);
+  CHECK(last < 0.2 * first);
 }
 
 TEST_CASE("training-step errors are clear", "[train][step]") {
@@ -139,19 +163,22 @@ TEST_CASE("training-step errors are clear", "[train][step]") {
 
   Graph eval_graph;
   nn::ParameterStore eval_store(eval_graph, nn::Mode::Eval);
-  Value loss = reduce_sum(nn::Linear(eval_store, "fc", 2, 1)(eval_graph.input("x", DType::F32, {1, 2})));
+  Value loss =
+      reduce_sum(nn::Linear(eval_store, "fc", 2, 1)(eval_graph.input("x", DType::F32, {1, 2})));
   Error eval = error_from([&] { optim::build_train_step(eval_store, loss, optim::SGD()); });
   CHECK_THAT(eval.message(), Contains("Mode::Eval"));
 
   optim::TrainStep step = optim::build_train_step(store, reduce_sum(out), optim::SGD());
   optim::Trainer trainer(g, step, 0);
   Error state_in_batch = error_from([&] {
-    trainer.run({{"x", Tensor::zeros(DType::F32, {4, 2})}, {"fc.bias", Tensor::zeros(DType::F32, {2})}});
+    trainer.run(
+        {{"x", Tensor::zeros(DType::F32, {4, 2})}, {"fc.bias", Tensor::zeros(DType::F32, {2})}});
   });
   CHECK(state_in_batch.code() == ErrorCode::InvalidInput);
   Error missing = error_from([&] { trainer.run({}); });
   CHECK(missing.code() == ErrorCode::InvalidInput);
-  Error wrong_type = error_from([&] { trainer.set_state("fc.bias", Tensor::zeros(DType::F32, {3})); });
+  Error wrong_type =
+      error_from([&] { trainer.set_state("fc.bias", Tensor::zeros(DType::F32, {3})); });
   CHECK(wrong_type.code() == ErrorCode::InvalidInput);
   Error target = error_from([&] { optim::Trainer(g, step, 0, {.target = "no-such-target"}); });
   CHECK(target.code() == ErrorCode::Unsupported);

@@ -1,0 +1,84 @@
+#include "runtime/cpu/gemm.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "runtime/thread_pool.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace loom::cpu {
+
+namespace {
+
+// Blocks of C: split the larger dimension into pieces of at least 64 rows/columns,
+// at most 16 pieces. The split depends on (m, n, k) only.
+struct Split {
+  bool by_rows;
+  int64_t pieces;
+};
+
+Split split_for(int64_t m, int64_t n, int64_t k) {
+  double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (flops < 4e6) return {true, 1};
+  bool by_rows = m >= n;
+  int64_t extent = by_rows ? m : n;
+  return {by_rows, std::clamp<int64_t>(extent / 64, 1, 16)};
+}
+
+void single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+template <typename T, typename Gemm>
+void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+             T* c, int64_t ldc, Gemm gemm) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(T) * n);
+    return;
+  }
+  single_threaded_blas();
+  Split s = split_for(m, n, k);
+  auto run_piece = [&](int64_t piece) {
+    int64_t extent = s.by_rows ? m : n;
+    int64_t lo = extent * piece / s.pieces, hi = extent * (piece + 1) / s.pieces;
+    if (s.by_rows) {
+      const T* a_rows = ta ? a + lo : a + lo * lda; // rows of op(A)
+      gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, hi - lo, n, k, a_rows, lda, b, ldb,
+           c + lo * ldc, ldc);
+    } else {
+      const T* b_cols = tb ? b + lo * ldb : b + lo; // columns of op(B)
+      gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, hi - lo, k, a, lda, b_cols, ldb,
+           c + lo, ldc);
+    }
+  };
+  if (s.pieces == 1) run_piece(0);
+  else ThreadPool::global().run(s.pieces, run_piece);
+}
+
+} // namespace
+
+void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+           float* c, int64_t ldc) {
+  blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
+          [](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const float* aa, int64_t la,
+             const float* bb, int64_t lb, float* cc, int64_t lc) {
+            cblas_sgemm(CblasRowMajor, x, y, mm, nn, kk, 1.0f, aa, la, bb, lb, 0.0f, cc, lc);
+          });
+}
+
+void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
+           int64_t ldb, double* c, int64_t ldc) {
+  blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
+          [](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const double* aa, int64_t la,
+             const double* bb, int64_t lb, double* cc, int64_t lc) {
+            cblas_dgemm(CblasRowMajor, x, y, mm, nn, kk, 1.0, aa, la, bb, lb, 0.0, cc, lc);
+          });
+}
+
+} // namespace loom::cpu
