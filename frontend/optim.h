@@ -16,7 +16,6 @@
 // memory planning may update it in place and the Trainer swaps outputs into inputs.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
 // The training-step builder and the Trainer that runs it.
-#include <algorithm>
+#include <chrono>
 
 #include "frontend/grad.h"
 #include "frontend/loom.h"

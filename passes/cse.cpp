@@ -9,7 +9,9 @@ namespace loom::passes {
 
 namespace {
 
-size_t hash_combine(size_t seed, size_t v) { return seed ^ (v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2)); }
+size_t hash_combine(size_t seed, size_t v) {
+  return seed ^ (v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
 
 size_t hash_attr(const AttrValue& v) {
   return std::visit(
@@ -18,11 +20,13 @@ size_t hash_attr(const AttrValue& v) {
         if constexpr (std::is_same_v<T, Literal>) {
           size_t h = std::hash<int64_t>()(x.nbytes());
           size_t n = std::min<size_t>(x.nbytes(), 64); // a prefix is enough to spread buckets
-          for (size_t i = 0; i < n; ++i) h = hash_combine(h, x.data()[i]);
+          for (size_t i = 0; i < n; ++i)
+            h = hash_combine(h, x.data()[i]);
           return h;
         } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
           size_t h = x.size();
-          for (int64_t e : x) h = hash_combine(h, std::hash<int64_t>()(e));
+          for (int64_t e : x)
+            h = hash_combine(h, std::hash<int64_t>()(e));
           return h;
         } else if constexpr (std::is_same_v<T, DType>) {
           return static_cast<size_t>(x);
@@ -37,7 +41,8 @@ struct NodeKey {
   const ir::Node* node;
   bool operator==(const NodeKey& o) const {
     const ir::Node &a = *node, &b = *o.node;
-    if (a.op() != b.op() || a.operands() != b.operands() || a.num_results() != b.num_results()) return false;
+    if (a.op() != b.op() || a.operands() != b.operands() || a.num_results() != b.num_results())
+      return false;
     for (int i = 0; i < a.num_results(); ++i)
       if (a.result(i)->type() != b.result(i)->type()) return false;
     return a.attrs() == b.attrs();
@@ -47,7 +52,8 @@ struct NodeKey {
 struct NodeKeyHash {
   size_t operator()(const NodeKey& k) const {
     size_t h = static_cast<size_t>(k.node->op());
-    for (const ir::Value* v : k.node->operands()) h = hash_combine(h, std::hash<const void*>()(v));
+    for (const ir::Value* v : k.node->operands())
+      h = hash_combine(h, std::hash<const void*>()(v));
     for (const auto& [name, value] : k.node->attrs().items())
       h = hash_combine(hash_combine(h, std::hash<std::string>()(name)), hash_attr(value));
     return h;

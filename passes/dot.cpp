@@ -47,7 +47,8 @@ private:
 
   std::string label(const ir::Node& n) const {
     std::string text = n.op() == Op::Parameter ? escape(n.result()->name()) : std::string(n.name());
-    for (int i = 0; i < n.num_results(); ++i) text += "\\n" + n.result(i)->type().str();
+    for (int i = 0; i < n.num_results(); ++i)
+      text += "\\n" + n.result(i)->type().str();
     if (n.op() != Op::Parameter && n.num_results() == 1 && !n.result()->name().empty())
       text += "\\n%" + escape(n.result()->name());
     return text;
@@ -62,14 +63,16 @@ private:
       }
       std::string shape = n.op() == Op::Parameter ? "ellipse" : "box";
       line(depth, new_id(&n) + " [shape=" + shape + ", label=\"" + label(n) + "\"];");
-      for (const ir::Value* v : n.operands()) line(depth, source_of(v) + " -> " + ids_.at(&n) + ";");
+      for (const ir::Value* v : n.operands())
+        line(depth, source_of(v) + " -> " + ids_.at(&n) + ";");
     }
   }
 
   void write_cluster(const ir::Node& n, int depth) {
     std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
     line(depth, "subgraph cluster_" + std::to_string(clusters_++) + " {");
-    line(depth + 1, "label=\"" + escape(kind + " " + std::string(n.name()) + " @" + n.body()->name()) + "\";");
+    line(depth + 1,
+         "label=\"" + escape(kind + " " + std::string(n.name()) + " @" + n.body()->name()) + "\";");
     line(depth + 1, "style=rounded; color=blue;");
     write_body(*n.body(), depth + 1);
     line(depth, "}");

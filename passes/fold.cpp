@@ -43,7 +43,8 @@ std::optional<std::vector<Tensor>> evaluate(const ir::Node& node) {
 bool fold_constants(ir::Function& fn) {
   bool changed = false;
   std::vector<ir::Node*> snapshot;
-  for (const auto& n : fn.nodes()) snapshot.push_back(n.get());
+  for (const auto& n : fn.nodes())
+    snapshot.push_back(n.get());
   // In program order, so a folded node's users see a constant operand when they come up.
   for (ir::Node* node : snapshot) {
     if (!foldable(*node)) continue;

@@ -17,7 +17,8 @@ namespace loom::passes {
 //  - a fold may not store more elements than its operands hold: broadcasts, pads and
 //    broadcasting arithmetic on constants stay computed (fusion makes them free), so
 //    folding never grows the constant data;
-//  - random ops with a constant seed ARE folded (within the size cap, the one exception to the growth rule): they are pure
+//  - random ops with a constant seed ARE folded (within the size cap, the one exception to the
+//  growth rule): they are pure
 //    functions of the seed (counter-based Philox), so the constant is what every run
 //    would compute;
 //  - a kernel that fails (integer division by zero) leaves the node alone, so the error

@@ -27,18 +27,20 @@ public:
   // original nodes are left without readers (the caller removes them).
   void build(int serial) {
     std::vector<ir::Node*> members = group_.members;
-    std::sort(members.begin(), members.end(),
-              [&](const ir::Node* a, const ir::Node* b) { return position_.at(a) < position_.at(b); });
+    std::sort(members.begin(), members.end(), [&](const ir::Node* a, const ir::Node* b) {
+      return position_.at(a) < position_.at(b);
+    });
     collect_inputs(members);
     std::vector<ir::Value*> outputs = collect_outputs(members);
 
-    auto body = std::make_unique<ir::Function>(std::string(fusion::kind_name(group_.kind)) + "_fusion_" +
-                                                   std::to_string(serial),
+    auto body = std::make_unique<ir::Function>(std::string(fusion::kind_name(group_.kind)) +
+                                                   "_fusion_" + std::to_string(serial),
                                                fn_.parent());
     std::unordered_map<const ir::Value*, ir::Value*> in_body;
     for (size_t i = 0; i < inputs_.size(); ++i)
       in_body[inputs_[i]] = body->add_param("p" + std::to_string(i), inputs_[i]->type());
-    for (const ir::Node* m : members) clone_into(*body, *m, in_body);
+    for (const ir::Node* m : members)
+      clone_into(*body, *m, in_body);
     std::vector<TensorType> result_types;
     for (size_t i = 0; i < outputs.size(); ++i) {
       body->add_output("out" + std::to_string(i), in_body.at(outputs[i]));
@@ -50,7 +52,8 @@ public:
                                        {{"kind", std::string(fusion::kind_name(group_.kind))}},
                                        result_types, anchor->loc());
     node->set_body(std::move(body));
-    for (size_t i = 0; i < outputs.size(); ++i) redirect_readers(outputs[i], node->result(static_cast<int>(i)));
+    for (size_t i = 0; i < outputs.size(); ++i)
+      redirect_readers(outputs[i], node->result(static_cast<int>(i)));
   }
 
 private:
@@ -64,7 +67,8 @@ private:
   void collect_inputs(const std::vector<ir::Node*>& members) {
     std::unordered_set<const ir::Value*> seen;
     if (group_.kind == GroupKind::Contraction) {
-      for (ir::Value* v : group_.core->operands()) inputs_.push_back(v);
+      for (ir::Value* v : group_.core->operands())
+        inputs_.push_back(v);
       seen.insert(inputs_.begin(), inputs_.end());
     }
     for (const ir::Node* m : members) {
@@ -91,10 +95,12 @@ private:
     if (&m == group_.core && group_.kind == GroupKind::Contraction) {
       operands = {body.params()[0], body.params()[1]};
     } else {
-      for (ir::Value* v : m.operands()) operands.push_back(in_body.at(v));
+      for (ir::Value* v : m.operands())
+        operands.push_back(in_body.at(v));
     }
     std::vector<TensorType> types;
-    for (int i = 0; i < m.num_results(); ++i) types.push_back(m.result(i)->type());
+    for (int i = 0; i < m.num_results(); ++i)
+      types.push_back(m.result(i)->type());
     ir::Node* copy = body.append(m.op(), operands, m.attrs(), types, m.loc());
     for (int i = 0; i < m.num_results(); ++i) {
       copy->result(i)->set_name(m.result(i)->name());
@@ -114,8 +120,10 @@ private:
     fused->set_name(original->name());
     std::vector<ir::Use> uses = original->uses();
     for (const ir::Use& u : uses) {
-      if (!u.user) fn_.set_output(u.index, fused);
-      else if (!owned(u.user)) u.user->set_operand(u.index, fused);
+      if (!u.user)
+        fn_.set_output(u.index, fused);
+      else if (!owned(u.user))
+        u.user->set_operand(u.index, fused);
     }
   }
 
@@ -133,7 +141,8 @@ bool fuse(ir::Function& fn) {
   fusion::FusionPlan plan = fusion::plan_fusion(fn);
   if (plan.groups.empty()) return false;
   std::unordered_map<const ir::Node*, int> position;
-  for (int i = 0; i < fn.num_nodes(); ++i) position[fn.nodes()[i].get()] = i;
+  for (int i = 0; i < fn.num_nodes(); ++i)
+    position[fn.nodes()[i].get()] = i;
   for (int id = 0; id < static_cast<int>(plan.groups.size()); ++id)
     GroupBuilder(fn, plan, id, position).build(id);
   // The grouped nodes (and cheap nodes that only fed copies) have no readers left.

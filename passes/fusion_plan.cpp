@@ -6,7 +6,9 @@
 //     need, or else starts a loop group of its own; cheap index-only nodes are copied
 //     into every group that reads them;
 //  3. a loop group whose outputs feed another loop group of the same shape merges into
-//     it (one kernel with several outputs), unless that would create a cycle.
+//     it (one kernel with several outputs), unless that would create a cycle; loop
+//     groups of the same shape reading a common value merge when neither depends on
+//     the other (the value is read once).
 // A node joins a group only when every reader of its result is in that group, so the
 // only values leaving a group are its roots' results: work is never duplicated and
 // groups stay convex.
@@ -17,37 +19,48 @@
 #include <optional>
 #include <unordered_set>
 
+#include "passes/storage.h"
+
 namespace loom::passes::fusion {
 
 std::string_view kind_name(GroupKind kind) {
   switch (kind) {
-  case GroupKind::Loop: return "loop";
-  case GroupKind::Reduction: return "reduction";
-  case GroupKind::Contraction: return "contraction";
+  case GroupKind::Loop:
+    return "loop";
+  case GroupKind::Reduction:
+    return "reduction";
+  case GroupKind::Contraction:
+    return "contraction";
   }
   return "loop";
 }
 
 NodeClass classify(const ir::Node& node) {
   switch (node.op()) {
-  case Op::Parameter: return NodeClass::Fixed;
+  case Op::Parameter:
+    return NodeClass::Fixed;
   case Op::Constant:
     return node.result()->type().numel() <= kMaxInlinedConstantElements ? NodeClass::Cheap
-                                                                         : NodeClass::Fixed;
+                                                                        : NodeClass::Fixed;
   case Op::Iota:
   case Op::BroadcastTo:
   case Op::Reshape:
   case Op::Transpose:
-  case Op::Slice: return NodeClass::Cheap;
+  case Op::Slice:
+    return NodeClass::Cheap;
   case Op::Pad:
-  case Op::Concat: return NodeClass::Loop;
+  case Op::Concat:
+    return NodeClass::Loop;
   case Op::ReduceSum:
   case Op::ReduceMax:
   case Op::ReduceMin:
-  case Op::ReduceProd: return NodeClass::Reduce;
+  case Op::ReduceProd:
+    return NodeClass::Reduce;
   case Op::MatMul:
-  case Op::Conv2D: return NodeClass::Contraction;
-  default: return has_trait(node.op(), kElementwise) ? NodeClass::Loop : NodeClass::Opaque;
+  case Op::Conv2D:
+    return NodeClass::Contraction;
+  default:
+    return has_trait(node.op(), kElementwise) ? NodeClass::Loop : NodeClass::Opaque;
   }
 }
 
@@ -69,10 +82,17 @@ public:
   explicit Planner(const ir::Function& fn) : fn_(fn) {}
 
   FusionPlan run() {
-    for (const auto& [output, param] : fn_.output_aliases())
-      if (const ir::Output* o = fn_.find_output(output)) param_updates_.insert(o->value);
-    for (const auto& n : fn_.nodes()) start_core_group(*n);
-    for (auto it = fn_.nodes().rbegin(); it != fn_.nodes().rend(); ++it) place(**it);
+    for (const auto& [output, param] : fn_.output_aliases()) {
+      const ir::Output* o = fn_.find_output(output);
+      const ir::Value* p = fn_.find_param(param);
+      if (!o || !p) continue;
+      param_updates_.insert(o->value);
+      updated_param_of_[o->value] = p;
+    }
+    for (const auto& n : fn_.nodes())
+      start_core_group(*n);
+    for (auto it = fn_.nodes().rbegin(); it != fn_.nodes().rend(); ++it)
+      place(**it);
     merge_loop_groups();
     return compact();
   }
@@ -118,7 +138,8 @@ private:
     // A contraction without an epilogue is an ordinary top-level node.
     if (g.kind == GroupKind::Contraction && g.members.size() == 1) return;
     int id = static_cast<int>(plan_.groups.size());
-    for (ir::Node* m : g.members) plan_.owner[m] = id;
+    for (ir::Node* m : g.members)
+      plan_.owner[m] = id;
     plan_.groups.push_back(std::move(g));
   }
 
@@ -145,7 +166,8 @@ private:
           in_group = true;
         }
         if (auto it = copies_.find(u.user); it != copies_.end()) {
-          for (int g : it->second) r.groups[g].push_back(plan_.groups[g].roles.at(u.user));
+          for (int g : it->second)
+            r.groups[g].push_back(plan_.groups[g].roles.at(u.user));
           in_group = true;
         }
         if (!in_group || kept_top_level_.count(u.user)) r.outside = true;
@@ -161,10 +183,12 @@ private:
   }
 
   // The role a node of class `cls` would have in `g`, given its readers' roles there.
-  static std::optional<Role> role_in(const Group& g, NodeClass cls, const std::vector<Role>& readers) {
+  static std::optional<Role> role_in(const Group& g, NodeClass cls,
+                                     const std::vector<Role>& readers) {
     bool epilogue_side = all_in(readers, {Role::Epilogue, Role::EpilogueOperand});
     switch (g.kind) {
-    case GroupKind::Loop: return Role::Loop;
+    case GroupKind::Loop:
+      return Role::Loop;
     case GroupKind::Reduction:
       if (all_in(readers, {Role::Prologue, Role::Core})) return Role::Prologue;
       if (cls == NodeClass::Cheap && epilogue_side) return Role::EpilogueOperand;
@@ -225,8 +249,10 @@ private:
       copies_[&n].push_back(id);
     }
     if (!needed_outside) return;
-    if (n.op() == Op::Reshape || n.op() == Op::Constant) kept_top_level_.insert(&n);
-    else new_loop_group(n);
+    if (n.op() == Op::Reshape || n.op() == Op::Constant)
+      kept_top_level_.insert(&n);
+    else
+      new_loop_group(n);
   }
 
   // --- phase 3: multi-output loop groups ------------------------------------------------
@@ -237,8 +263,10 @@ private:
   void add_reader_units(const ir::Node* reader, std::unordered_set<int>& out) const {
     auto copies = copies_.find(reader);
     if (copies != copies_.end()) out.insert(copies->second.begin(), copies->second.end());
-    if (auto owner = plan_.owner.find(reader); owner != plan_.owner.end()) out.insert(owner->second);
-    else if (copies == copies_.end() || kept_top_level_.count(reader)) out.insert(-1 - position_.at(reader));
+    if (auto owner = plan_.owner.find(reader); owner != plan_.owner.end())
+      out.insert(owner->second);
+    else if (copies == copies_.end() || kept_top_level_.count(reader))
+      out.insert(-1 - position_.at(reader));
   }
 
   // Units reading a value computed by unit `from`.
@@ -292,13 +320,89 @@ private:
     return shapes;
   }
 
+  bool is_loop_group(int unit) const {
+    return unit >= 0 && plan_.groups[unit].kind == GroupKind::Loop &&
+           !plan_.groups[unit].members.empty();
+  }
+
+  bool same_output_shapes(int a, int b) const {
+    std::vector<Shape> shapes = output_shapes(a);
+    for (const Shape& s : output_shapes(b))
+      shapes.push_back(s);
+    return std::all_of(shapes.begin(), shapes.end(),
+                       [&](const Shape& s) { return s == shapes.front(); });
+  }
+
+  // Parameters whose update (an output aliasing them) group `id` computes.
+  std::vector<const ir::Value*> updated_params(int id) const {
+    std::vector<const ir::Value*> out;
+    for (const ir::Node* m : units_.at(id))
+      for (int i = 0; i < m->num_results(); ++i)
+        if (auto it = updated_param_of_.find(m->result(i)); it != updated_param_of_.end())
+          out.push_back(it->second);
+    return out;
+  }
+
+  // Whether a member of group `id` reads the parameter other than elementwise on its own
+  // shape (a transpose or broadcast of it, a reduction over it...).
+  bool reads_out_of_order(int id, const ir::Value* param) const {
+    for (const ir::Node* m : plan_.groups[id].members)
+      for (const ir::Value* v : m->operands()) {
+        if (storage::root(v) != param) continue;
+        bool elementwise = has_trait(m->op(), kElementwise) && v == param &&
+                           m->result()->shape() == param->shape();
+        if (!elementwise) return true;
+      }
+    return false;
+  }
+
+  // Merging must not make a parameter update read its parameter out of order (say, a
+  // transpose of the weight next to the weight's update): the update could then no
+  // longer be written into the parameter's buffer.
+  bool keeps_updates_in_place(int a, int b) const {
+    for (auto [updater, other] : {std::pair{a, b}, std::pair{b, a}})
+      for (const ir::Value* param : updated_params(updater))
+        if (reads_out_of_order(other, param)) return false;
+    return true;
+  }
+
+  // A producer group merges into a consumer group (its outputs the consumer reads
+  // become internal or extra outputs).
   bool mergeable(int producer, int consumer) const {
-    if (consumer < 0 || plan_.groups[consumer].kind != GroupKind::Loop) return false;
-    std::vector<Shape> shapes = output_shapes(producer);
-    for (const Shape& s : output_shapes(consumer)) shapes.push_back(s);
-    for (const Shape& s : shapes)
-      if (s != shapes.front()) return false;
-    return !indirect_path(producer, consumer);
+    return is_loop_group(consumer) && same_output_shapes(producer, consumer) &&
+           keeps_updates_in_place(producer, consumer) && !indirect_path(producer, consumer);
+  }
+
+  // Two groups reading a common value merge when neither depends on the other.
+  bool siblings_mergeable(int a, int b) const {
+    if (!is_loop_group(a) || !is_loop_group(b) || !same_output_shapes(a, b) ||
+        !keeps_updates_in_place(a, b))
+      return false;
+    for (auto [from, to] : {std::pair{a, b}, std::pair{b, a}}) {
+      std::vector<int> next = successors(from);
+      if (std::binary_search(next.begin(), next.end(), to) || indirect_path(from, to)) return false;
+    }
+    return true;
+  }
+
+  bool merge_siblings() {
+    bool merged = false;
+    std::vector<int> unit_ids;
+    for (const auto& [id, nodes] : units_)
+      unit_ids.push_back(id);
+    std::sort(unit_ids.begin(), unit_ids.end());
+    for (int source : unit_ids) {
+      if (!units_.count(source)) continue;
+      std::vector<int> readers = successors(source);
+      for (size_t i = 0; i < readers.size(); ++i)
+        for (size_t j = i + 1; j < readers.size(); ++j)
+          if (units_.count(readers[i]) && units_.count(readers[j]) &&
+              siblings_mergeable(readers[i], readers[j])) {
+            merge(readers[j], readers[i]);
+            merged = true;
+          }
+    }
+    return merged;
   }
 
   void merge_loop_groups() {
@@ -307,7 +411,8 @@ private:
       position_[n] = i;
     }
     for (const auto& n : fn_.nodes()) {
-      bool copy_only = copies_.count(n.get()) && !plan_.owner.count(n.get()) && !kept_top_level_.count(n.get());
+      bool copy_only =
+          copies_.count(n.get()) && !plan_.owner.count(n.get()) && !kept_top_level_.count(n.get());
       if (!copy_only) units_[unit_of(n.get())].push_back(n.get());
     }
     // A few sweeps reach the fixed point in practice; each sweep is linear in the
@@ -316,7 +421,7 @@ private:
     for (int sweep = 0; sweep < kMaxSweeps; ++sweep) {
       bool merged = false;
       for (int p = 0; p < static_cast<int>(plan_.groups.size()); ++p) {
-        if (plan_.groups[p].kind != GroupKind::Loop || plan_.groups[p].members.empty()) continue;
+        if (!is_loop_group(p)) continue;
         for (int c : successors(p)) {
           if (!mergeable(p, c)) continue;
           merge(p, c);
@@ -324,6 +429,7 @@ private:
           break;
         }
       }
+      merged = merge_siblings() || merged;
       if (!merged) break;
     }
   }
@@ -363,9 +469,11 @@ private:
       renumber[id] = static_cast<int>(out.groups.size());
       out.groups.push_back(std::move(plan_.groups[id]));
     }
-    for (const auto& [node, id] : plan_.owner) out.owner[node] = renumber.at(id);
+    for (const auto& [node, id] : plan_.owner)
+      out.owner[node] = renumber.at(id);
     for (int id = 0; id < static_cast<int>(out.groups.size()); ++id)
-      for (const ir::Node* m : out.groups[id].members) out.computed_in[m].push_back(id);
+      for (const ir::Node* m : out.groups[id].members)
+        out.computed_in[m].push_back(id);
     out.kept_top_level = kept_top_level_;
     return out;
   }
@@ -376,7 +484,9 @@ private:
   std::unordered_set<const ir::Node*> kept_top_level_;           // cheap nodes also top-level
   std::unordered_map<const ir::Node*, int> position_;
   std::unordered_map<int, std::vector<const ir::Node*>> units_; // unit -> its top-level nodes
-  std::unordered_set<const ir::Value*> param_updates_;
+  std::unordered_set<const ir::Value*> param_updates_;          // outputs aliasing a parameter
+  std::unordered_map<const ir::Value*, const ir::Value*>
+      updated_param_of_; // such output -> parameter
 };
 
 } // namespace

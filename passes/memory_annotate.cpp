@@ -18,7 +18,8 @@ Attrs plan_attrs(const ir::Node& n, const ir::Function& fn, const MemoryPlan& pl
     auto offset = plan.offsets.find(v);
     offsets.push_back(offset != plan.offsets.end() ? offset->second : -1);
     if (auto param = plan.in_place_params.find(v); param != plan.in_place_params.end()) {
-      std::string key = n.num_results() == 1 ? kParam : std::string(kParam) + "." + std::to_string(i);
+      std::string key =
+          n.num_results() == 1 ? kParam : std::string(kParam) + "." + std::to_string(i);
       out.set(key, fn.params()[param->second]->name());
     }
   }
@@ -45,8 +46,10 @@ bool annotate_memory_plan(ir::Function& fn) {
     for (const auto& [name, value] : attrs.items())
       if (is_plan_attr(name)) old_plan.set(name, value);
     if (old_plan == new_plan) continue;
-    for (const auto& [name, value] : old_plan.items()) attrs.erase(name);
-    for (const auto& [name, value] : new_plan.items()) attrs.set(name, value);
+    for (const auto& [name, value] : old_plan.items())
+      attrs.erase(name);
+    for (const auto& [name, value] : new_plan.items())
+      attrs.set(name, value);
     changed = true;
   }
   return changed;

@@ -11,7 +11,8 @@
 namespace loom::passes {
 
 std::string MemoryPlan::report() const {
-  return "arena_bytes=" + std::to_string(arena_bytes) + " lower_bound_bytes=" + std::to_string(lower_bound_bytes) +
+  return "arena_bytes=" + std::to_string(arena_bytes) +
+         " lower_bound_bytes=" + std::to_string(lower_bound_bytes) +
          " naive_bytes=" + std::to_string(naive_bytes);
 }
 
@@ -31,18 +32,21 @@ struct Buffer {
 class Planner {
 public:
   explicit Planner(const ir::Function& fn) : fn_(fn), end_of_program_(fn.num_nodes()) {
-    for (int i = 0; i < fn.num_nodes(); ++i) position_[fn.nodes()[i].get()] = i;
+    for (int i = 0; i < fn.num_nodes(); ++i)
+      position_[fn.nodes()[i].get()] = i;
   }
 
   MemoryPlan run() {
     place_param_updates();
     make_buffers();
     for (const Buffer& b : buffers_)
-      for (const Value* v : b.values) plan_.naive_bytes += storage::aligned_bytes(v->type());
+      for (const Value* v : b.values)
+        plan_.naive_bytes += storage::aligned_bytes(v->type());
     plan_.lower_bound_bytes = lower_bound();
     pack();
     for (const Buffer& b : buffers_)
-      for (const Value* v : b.values) plan_.offsets[v] = b.offset;
+      for (const Value* v : b.values)
+        plan_.offsets[v] = b.offset;
     for (const auto& [view, operand] : plan_.views) {
       auto it = buffer_of_.find(storage::root(view));
       if (it != buffer_of_.end()) plan_.offsets[view] = buffers_[it->second].offset;
@@ -55,7 +59,8 @@ private:
   int last_use(const Value* v) const {
     if (storage::reaches_output(v)) return end_of_program_;
     int last = position_.at(v->def());
-    for (const Node* r : storage::byte_readers(v)) last = std::max(last, position_.at(r));
+    for (const Node* r : storage::byte_readers(v))
+      last = std::max(last, position_.at(r));
     return last;
   }
 
@@ -89,7 +94,8 @@ private:
           continue;
         }
         buffer_of_[v] = static_cast<int>(buffers_.size());
-        buffers_.push_back({{v}, storage::aligned_bytes(v->type()), position_.at(n), last_use(v), 0});
+        buffers_.push_back(
+            {{v}, storage::aligned_bytes(v->type()), position_.at(n), last_use(v), 0});
       }
     }
   }
@@ -120,13 +126,15 @@ private:
       delta[b.end + 1] -= b.bytes;
     }
     int64_t live = 0, peak = 0;
-    for (int64_t d : delta) peak = std::max(peak, live += d);
+    for (int64_t d : delta)
+      peak = std::max(peak, live += d);
     return peak;
   }
 
   // Offsets for buffers taken in `order`: each goes into the lowest (first fit) or the
   // tightest (best fit) gap among the ranges of buffers live at the same time.
-  std::pair<int64_t, std::vector<int64_t>> place(const std::vector<int>& order, bool best_fit) const {
+  std::pair<int64_t, std::vector<int64_t>> place(const std::vector<int>& order,
+                                                 bool best_fit) const {
     std::vector<int64_t> offset(buffers_.size(), -1);
     std::vector<int> placed;
     int64_t arena = 0;
@@ -135,7 +143,8 @@ private:
       std::vector<std::pair<int64_t, int64_t>> busy; // [begin, end) byte ranges
       for (int other : placed) {
         const Buffer& o = buffers_[other];
-        if (o.start <= b.end && b.start <= o.end && o.bytes > 0) busy.push_back({offset[other], offset[other] + o.bytes});
+        if (o.start <= b.end && b.start <= o.end && o.bytes > 0)
+          busy.push_back({offset[other], offset[other] + o.bytes});
       }
       std::sort(busy.begin(), busy.end());
       int64_t chosen = -1, chosen_gap = std::numeric_limits<int64_t>::max(), cursor = 0;
@@ -159,19 +168,27 @@ private:
     using Key = std::function<bool(const Buffer&, const Buffer&)>;
     auto duration = [](const Buffer& b) { return int64_t{b.end - b.start + 1}; };
     const std::vector<Key> orders = {
-        [](const Buffer& a, const Buffer& b) { return a.bytes != b.bytes ? a.bytes > b.bytes : a.start < b.start; },
-        [](const Buffer& a, const Buffer& b) { return a.start != b.start ? a.start < b.start : a.bytes > b.bytes; },
+        [](const Buffer& a, const Buffer& b) {
+          return a.bytes != b.bytes ? a.bytes > b.bytes : a.start < b.start;
+        },
+        [](const Buffer& a, const Buffer& b) {
+          return a.start != b.start ? a.start < b.start : a.bytes > b.bytes;
+        },
         [&](const Buffer& a, const Buffer& b) {
           return duration(a) != duration(b) ? duration(a) > duration(b) : a.bytes > b.bytes;
         },
-        [&](const Buffer& a, const Buffer& b) { return a.bytes * duration(a) > b.bytes * duration(b); },
+        [&](const Buffer& a, const Buffer& b) {
+          return a.bytes * duration(a) > b.bytes * duration(b);
+        },
     };
     int64_t best_arena = -1;
     std::vector<int64_t> best_offsets;
     for (const Key& key : orders) {
       std::vector<int> order(buffers_.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return key(buffers_[a], buffers_[b]); });
+      for (size_t i = 0; i < order.size(); ++i)
+        order[i] = static_cast<int>(i);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int b) { return key(buffers_[a], buffers_[b]); });
       for (bool best_fit : {false, true}) {
         auto [arena, offsets] = place(order, best_fit);
         if (best_arena < 0 || arena < best_arena) {
@@ -181,7 +198,8 @@ private:
       }
     }
     plan_.arena_bytes = std::max<int64_t>(best_arena, 0);
-    for (size_t i = 0; i < buffers_.size(); ++i) buffers_[i].offset = best_offsets[i];
+    for (size_t i = 0; i < buffers_.size(); ++i)
+      buffers_[i].offset = best_offsets[i];
   }
 
   const ir::Function& fn_;

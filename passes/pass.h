@@ -24,10 +24,10 @@ const std::vector<PassInfo>& registry();
 const PassInfo* find_pass(const std::string& name);
 
 struct PipelineOptions {
-  bool verify_each = true;          // run the verifier after every pass
-  bool print_after_all = false;     // print the IR after every pass
+  bool verify_each = true;              // run the verifier after every pass
+  bool print_after_all = false;         // print the IR after every pass
   std::vector<std::string> print_after; // print after these passes
-  bool time_passes = false;         // collect per-pass times (see PipelineResult)
+  bool time_passes = false;             // collect per-pass times (see PipelineResult)
   std::ostream* print_stream = nullptr; // where IR dumps go (default std::cerr)
 };
 

@@ -26,8 +26,10 @@ std::vector<std::string> parse_pipeline(const std::string& spec) {
     if (name.empty()) continue;
     if (!find_pass(name)) {
       std::string known;
-      for (const PassInfo& p : registry()) known += (known.empty() ? "" : ", ") + p.name;
-      throw_error(ErrorCode::InvalidArgument, "unknown pass '" + name + "' (known passes: " + known + ")");
+      for (const PassInfo& p : registry())
+        known += (known.empty() ? "" : ", ") + p.name;
+      throw_error(ErrorCode::InvalidArgument,
+                  "unknown pass '" + name + "' (known passes: " + known + ")");
     }
     names.push_back(name);
   }
@@ -38,7 +40,8 @@ std::vector<std::string> pipeline_from_flag(const std::string& flag) {
   if (flag == "-O0" || flag == "-O1" || flag == "-O2") return level_pipeline(flag.substr(1));
   const std::string prefix = "--passes=";
   if (flag.rfind(prefix, 0) == 0) return parse_pipeline(flag.substr(prefix.size()));
-  throw_error(ErrorCode::InvalidArgument, "'" + flag + "' selects no pipeline (use -O0, -O1, -O2 or --passes=a,b,c)");
+  throw_error(ErrorCode::InvalidArgument,
+              "'" + flag + "' selects no pipeline (use -O0, -O1, -O2 or --passes=a,b,c)");
 }
 
 std::string PipelineResult::timing_table() const {
@@ -47,14 +50,16 @@ std::string PipelineResult::timing_table() const {
   std::snprintf(line, sizeof line, "%-24s %10s  %s\n", "pass", "ms", "changed");
   out += line;
   for (const PassTiming& t : timings) {
-    std::snprintf(line, sizeof line, "%-24s %10.3f  %s\n", t.name.c_str(), t.milliseconds, t.changed ? "yes" : "no");
+    std::snprintf(line, sizeof line, "%-24s %10.3f  %s\n", t.name.c_str(), t.milliseconds,
+                  t.changed ? "yes" : "no");
     out += line;
   }
   std::snprintf(line, sizeof line, "%-24s %10.3f\n", "total", total_milliseconds);
   return out + line;
 }
 
-PipelineResult run_pipeline(ir::Function& fn, const std::vector<std::string>& passes, const PipelineOptions& options) {
+PipelineResult run_pipeline(ir::Function& fn, const std::vector<std::string>& passes,
+                            const PipelineOptions& options) {
   std::ostream& dump = options.print_stream ? *options.print_stream : std::cerr;
   PipelineResult result;
   for (const std::string& name : passes) {
@@ -62,7 +67,8 @@ PipelineResult run_pipeline(ir::Function& fn, const std::vector<std::string>& pa
     if (!pass) throw_error(ErrorCode::InvalidArgument, "unknown pass '" + name + "'");
     auto start = std::chrono::steady_clock::now();
     bool changed = pass->run(fn);
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     result.timings.push_back({name, ms, changed});
     result.total_milliseconds += ms;
     if (options.verify_each) {
@@ -73,8 +79,11 @@ PipelineResult run_pipeline(ir::Function& fn, const std::vector<std::string>& pa
       }
     }
     bool print = options.print_after_all;
-    for (const std::string& p : options.print_after) print = print || p == name;
-    if (print) dump << "// ----- IR of @" << fn.name() << " after " << name << " -----\n" << ir::print_function(fn);
+    for (const std::string& p : options.print_after)
+      print = print || p == name;
+    if (print)
+      dump << "// ----- IR of @" << fn.name() << " after " << name << " -----\n"
+           << ir::print_function(fn);
   }
   return result;
 }

@@ -32,8 +32,10 @@ std::vector<std::string> level_pipeline(const std::string& level) {
   if (level == "O0") return {};
   if (level == "O1") return {"simplify", "fold", "cse", "simplify", "dce"};
   if (level == "O2")
-    return {"simplify", "stability", "fold", "cse", "simplify", "dce", "fuse", "schedule", "plan-memory"};
-  throw_error(ErrorCode::InvalidArgument, "unknown optimization level '" + level + "' (use O0, O1 or O2)");
+    return {"simplify", "stability", "fold",     "cse",        "simplify",
+            "dce",      "fuse",      "schedule", "plan-memory"};
+  throw_error(ErrorCode::InvalidArgument,
+              "unknown optimization level '" + level + "' (use O0, O1 or O2)");
 }
 
 } // namespace loom::passes

@@ -12,7 +12,8 @@ bool is_constant(const ir::Value* v) { return v->def()->op() == Op::Constant; }
 
 std::optional<double> splat_value(const ir::Value* v) {
   const ir::Node* def = v->def();
-  while (def->op() == Op::BroadcastTo || def->op() == Op::Reshape) def = def->operand(0)->def();
+  while (def->op() == Op::BroadcastTo || def->op() == Op::Reshape)
+    def = def->operand(0)->def();
   if (def->op() != Op::Constant) return std::nullopt;
   const Literal& lit = def->attrs().get_literal("constant", "value");
   int64_t n = lit.type().numel();
@@ -34,7 +35,8 @@ bool is_splat(const ir::Value* v, double value) {
 
 void replace_value(ir::Value* old_value, ir::Value* new_value) {
   if (old_value == new_value) return;
-  if (new_value->name().empty() && !old_value->name().empty()) new_value->set_name(old_value->name());
+  if (new_value->name().empty() && !old_value->name().empty())
+    new_value->set_name(old_value->name());
   old_value->replace_all_uses_with(new_value);
 }
 
@@ -43,17 +45,19 @@ bool is_topologically_ordered(const ir::Function& fn) {
   for (const auto& node : fn.nodes()) {
     for (const ir::Value* v : node->operands())
       if (!defined.count(v)) return false;
-    for (int r = 0; r < node->num_results(); ++r) defined.insert(node->result(r));
+    for (int r = 0; r < node->num_results(); ++r)
+      defined.insert(node->result(r));
   }
   return true;
 }
 
-std::vector<ir::Node*> topological_order(
-    const ir::Function& fn, const std::function<int64_t(const ir::Node*)>& priority,
-    const std::function<std::vector<ir::Node*>(const ir::Node*)>& extra_deps) {
+std::vector<ir::Node*>
+topological_order(const ir::Function& fn, const std::function<int64_t(const ir::Node*)>& priority,
+                  const std::function<std::vector<ir::Node*>(const ir::Node*)>& extra_deps) {
   const auto& nodes = fn.nodes();
   std::unordered_map<const ir::Node*, int> position;
-  for (size_t i = 0; i < nodes.size(); ++i) position[nodes[i].get()] = static_cast<int>(i);
+  for (size_t i = 0; i < nodes.size(); ++i)
+    position[nodes[i].get()] = static_cast<int>(i);
 
   // Dependency counts and successor lists over distinct predecessor nodes.
   std::unordered_map<const ir::Node*, int> pending;
@@ -61,12 +65,15 @@ std::vector<ir::Node*> topological_order(
   for (const auto& owned : nodes) {
     ir::Node* n = owned.get();
     std::unordered_set<const ir::Node*> preds;
-    for (const ir::Value* v : n->operands()) preds.insert(v->def());
+    for (const ir::Value* v : n->operands())
+      preds.insert(v->def());
     if (extra_deps)
-      for (ir::Node* d : extra_deps(n)) preds.insert(d);
+      for (ir::Node* d : extra_deps(n))
+        preds.insert(d);
     preds.erase(n);
     pending[n] = static_cast<int>(preds.size());
-    for (const ir::Node* p : preds) successors[p].push_back(n);
+    for (const ir::Node* p : preds)
+      successors[p].push_back(n);
   }
 
   using Entry = std::pair<std::pair<int64_t, int>, ir::Node*>; // ((priority, position), node)
@@ -75,14 +82,17 @@ std::vector<ir::Node*> topological_order(
   order.reserve(nodes.size());
   for (const auto& owned : nodes) {
     ir::Node* n = owned.get();
-    if (n->op() == Op::Parameter) order.push_back(n); // the signature stays in front
-    else if (pending[n] == 0) ready.push({{priority(n), position[n]}, n});
+    if (n->op() == Op::Parameter)
+      order.push_back(n); // the signature stays in front
+    else if (pending[n] == 0)
+      ready.push({{priority(n), position[n]}, n});
   }
   auto release = [&](const ir::Node* done) {
     for (ir::Node* s : successors[done])
       if (--pending[s] == 0) ready.push({{priority(s), position[s]}, s});
   };
-  for (ir::Node* p : std::vector<ir::Node*>(order)) release(p);
+  for (ir::Node* p : std::vector<ir::Node*>(order))
+    release(p);
   while (!ready.empty()) {
     ir::Node* n = ready.top().second;
     ready.pop();
@@ -97,7 +107,8 @@ std::vector<ir::Node*> topological_order(
 bool restore_topological_order(ir::Function& fn) {
   if (is_topologically_ordered(fn)) return false;
   std::unordered_map<const ir::Node*, int64_t> position;
-  for (int i = 0; i < fn.num_nodes(); ++i) position[fn.nodes()[i].get()] = i;
+  for (int i = 0; i < fn.num_nodes(); ++i)
+    position[fn.nodes()[i].get()] = i;
   fn.reorder(topological_order(fn, [&](const ir::Node* n) { return position.at(n); }));
   return true;
 }

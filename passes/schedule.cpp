@@ -15,9 +15,9 @@ using ir::Value;
 
 // Everything the live-bytes simulation needs, computed once per function.
 struct Model {
-  std::unordered_map<const Value*, int64_t> bytes;          // buffer size of each computed root
-  std::unordered_map<const Value*, int> reader_count;       // distinct nodes reading its bytes
-  std::unordered_set<const Value*> pinned;                  // live to the end (outputs)
+  std::unordered_map<const Value*, int64_t> bytes;    // buffer size of each computed root
+  std::unordered_map<const Value*, int> reader_count; // distinct nodes reading its bytes
+  std::unordered_set<const Value*> pinned;            // live to the end (outputs)
   std::unordered_map<const Node*, std::vector<const Value*>> reads; // distinct roots a node reads
   // Per node: (result index, operand root) pairs where the result may overwrite the root.
   std::unordered_map<const Node*, std::vector<std::pair<int, const Value*>>> reusable;
@@ -25,8 +25,9 @@ struct Model {
 };
 
 // Nodes reachable from `from` along def-use edges and the extra dependencies so far.
-std::unordered_set<const Node*> descendants(const Node* from,
-                                            const std::unordered_map<const Node*, std::vector<Node*>>& extra_succ) {
+std::unordered_set<const Node*>
+descendants(const Node* from,
+            const std::unordered_map<const Node*, std::vector<Node*>>& extra_succ) {
   std::unordered_set<const Node*> seen{from};
   std::vector<const Node*> work{from};
   while (!work.empty()) {
@@ -39,14 +40,16 @@ std::unordered_set<const Node*> descendants(const Node* from,
       for (const ir::Use& u : n->result(i)->uses())
         if (u.user) visit(u.user);
     if (auto it = extra_succ.find(n); it != extra_succ.end())
-      for (const Node* s : it->second) visit(s);
+      for (const Node* s : it->second)
+        visit(s);
   }
   return seen;
 }
 
 // Orders each parameter update after the parameter's other readers, when that is
 // possible without a cycle; such updates will not need arena bytes.
-void add_param_update_orders(const ir::Function& fn, Model& m, std::unordered_set<const Value*>& in_place) {
+void add_param_update_orders(const ir::Function& fn, Model& m,
+                             std::unordered_set<const Value*>& in_place) {
   std::unordered_map<const Node*, std::vector<Node*>> extra_succ;
   for (const storage::ParamUpdate& update : storage::param_update_candidates(fn)) {
     Node* writer = update.value->def();
@@ -76,13 +79,15 @@ Model build_model(const ir::Function& fn) {
       m.bytes[v] = in_place.count(v) ? 0 : storage::aligned_bytes(v->type());
       m.reader_count[v] = static_cast<int>(storage::byte_readers(v).size());
       if (storage::reaches_output(v)) m.pinned.insert(v);
-      for (const Value* r : storage::overwritable_roots(*n, i)) m.reusable[n].push_back({i, r});
+      for (const Value* r : storage::overwritable_roots(*n, i))
+        m.reusable[n].push_back({i, r});
     }
     if (n->op() == Op::Reshape) continue; // a view reads nothing at run time
     std::vector<const Value*>& reads = m.reads[n];
     for (const Value* v : n->operands()) {
       const Value* r = storage::root(v);
-      if (storage::is_computed(r) && std::find(reads.begin(), reads.end(), r) == reads.end()) reads.push_back(r);
+      if (storage::is_computed(r) && std::find(reads.begin(), reads.end(), r) == reads.end())
+        reads.push_back(r);
     }
   }
   return m;
@@ -103,13 +108,16 @@ public:
     Effect e = effect(n);
     peak_ = std::max(peak_, live_ + e.allocated);
     live_ += e.allocated - e.freed;
-    for (const Value* r : e.taken_over) taken_.insert(r);
+    for (const Value* r : e.taken_over)
+      taken_.insert(r);
     if (m_.reads.count(n))
-      for (const Value* r : m_.reads.at(n)) --remaining_[r];
+      for (const Value* r : m_.reads.at(n))
+        --remaining_[r];
     // A result nobody reads dies at once.
     for (int i = 0; i < n->num_results(); ++i) {
       const Value* v = n->result(i);
-      if (m_.bytes.count(v) && remaining_[v] == 0 && !m_.pinned.count(v) && !e.reused_results.count(v))
+      if (m_.bytes.count(v) && remaining_[v] == 0 && !m_.pinned.count(v) &&
+          !e.reused_results.count(v))
         live_ -= m_.bytes.at(v);
     }
   }
@@ -119,7 +127,7 @@ public:
 private:
   struct Effect {
     int64_t allocated = 0, freed = 0;
-    std::vector<const Value*> taken_over;          // operand buffers results move into
+    std::vector<const Value*> taken_over;            // operand buffers results move into
     std::unordered_set<const Value*> reused_results; // results living in such a buffer
   };
 
@@ -149,7 +157,8 @@ private:
     }
     if (auto it = m_.reads.find(n); it != m_.reads.end())
       for (const Value* r : it->second)
-        if (dies_at(r) && std::find(e.taken_over.begin(), e.taken_over.end(), r) == e.taken_over.end())
+        if (dies_at(r) &&
+            std::find(e.taken_over.begin(), e.taken_over.end(), r) == e.taken_over.end())
           e.freed += m_.bytes.at(r);
     return e;
   }
@@ -162,7 +171,8 @@ private:
 
 int64_t simulate_peak(const std::vector<Node*>& order, const Model& m) {
   Simulation sim(m);
-  for (const Node* n : order) sim.run(n);
+  for (const Node* n : order)
+    sim.run(n);
   return sim.peak();
 }
 
@@ -178,7 +188,8 @@ std::vector<Node*> predecessors(const Node* n, const Model& m) {
 
 std::vector<Node*> current_order(const ir::Function& fn) {
   std::vector<Node*> order;
-  for (const auto& n : fn.nodes()) order.push_back(n.get());
+  for (const auto& n : fn.nodes())
+    order.push_back(n.get());
   return order;
 }
 
@@ -202,7 +213,8 @@ std::vector<Node*> greedy_order(const ir::Function& fn, const Model& m) {
     position[n] = i;
     std::vector<Node*> preds = predecessors(n, m);
     pending[n] = static_cast<int>(preds.size());
-    for (Node* p : preds) successors[p].push_back(n);
+    for (Node* p : preds)
+      successors[p].push_back(n);
     if (preds.empty()) ready.push_back(n);
   }
   Simulation sim(m);
@@ -244,9 +256,12 @@ std::vector<Node*> depth_first_order(const ir::Function& fn, const Model& m) {
       stack.pop_back();
     }
   };
-  for (const Value* p : fn.params()) visit_from(p->def());
-  for (const ir::Output& o : fn.outputs()) visit_from(o.value->def());
-  for (const auto& n : fn.nodes()) visit_from(n.get());
+  for (const Value* p : fn.params())
+    visit_from(p->def());
+  for (const ir::Output& o : fn.outputs())
+    visit_from(o.value->def());
+  for (const auto& n : fn.nodes())
+    visit_from(n.get());
   return order;
 }
 
@@ -273,6 +288,8 @@ bool schedule(ir::Function& fn) {
   return true;
 }
 
-int64_t estimate_peak_bytes(const ir::Function& fn) { return simulate_peak(current_order(fn), build_model(fn)); }
+int64_t estimate_peak_bytes(const ir::Function& fn) {
+  return simulate_peak(current_order(fn), build_model(fn));
+}
 
 } // namespace loom::passes

@@ -25,7 +25,8 @@ public:
     Op op = node_.op();
     if (has_trait(op, kBinary)) return binary();
     switch (op) {
-    case Op::Select: return select();
+    case Op::Select:
+      return select();
     case Op::Neg:
     case Op::LogicalNot:
       if (Value* v = involution()) return v;
@@ -40,17 +41,25 @@ public:
     case Op::Cast:
       if (Value* v = cast()) return v;
       return unary_before_broadcast();
-    case Op::Reshape: return reshape();
-    case Op::Transpose: return transpose();
-    case Op::BroadcastTo: return broadcast_to();
-    case Op::Slice: return slice();
-    case Op::Pad: return pad();
-    case Op::Concat: return node_.num_operands() == 1 ? fit(in(0)) : nullptr;
+    case Op::Reshape:
+      return reshape();
+    case Op::Transpose:
+      return transpose();
+    case Op::BroadcastTo:
+      return broadcast_to();
+    case Op::Slice:
+      return slice();
+    case Op::Pad:
+      return pad();
+    case Op::Concat:
+      return node_.num_operands() == 1 ? fit(in(0)) : nullptr;
     case Op::ReduceSum:
     case Op::ReduceMax:
     case Op::ReduceMin:
-    case Op::ReduceProd: return trivial_reduction();
-    default: return has_trait(op, kUnary) ? unary_before_broadcast() : nullptr;
+    case Op::ReduceProd:
+      return trivial_reduction();
+    default:
+      return has_trait(op, kUnary) ? unary_before_broadcast() : nullptr;
     }
   }
 
@@ -91,7 +100,8 @@ private:
       if (is_splat(b, -1)) return fit_neg(a);
       if (is_splat(a, -1)) return fit_neg(b);
       return nullptr;
-    case Op::Div: return is_splat(b, 1) ? fit(a) : nullptr;
+    case Op::Div:
+      return is_splat(b, 1) ? fit(a) : nullptr;
     case Op::Pow:
       if (is_splat(b, 1)) return fit(a);
       if (is_splat(b, 2)) {
@@ -100,16 +110,20 @@ private:
       }
       return nullptr;
     case Op::Maximum:
-    case Op::Minimum: return a == b ? fit(a) : nullptr;
-    case Op::Gt: return is_splat(b, 0) ? compare_relu_instead(a, b, /*relu_first=*/true) : nullptr;
-    case Op::Lt: return is_splat(a, 0) ? compare_relu_instead(b, a, /*relu_first=*/false) : nullptr;
+    case Op::Minimum:
+      return a == b ? fit(a) : nullptr;
+    case Op::Gt:
+      return is_splat(b, 0) ? compare_relu_instead(a, b, /*relu_first=*/true) : nullptr;
+    case Op::Lt:
+      return is_splat(a, 0) ? compare_relu_instead(b, a, /*relu_first=*/false) : nullptr;
     case Op::LogicalAnd:
       if (a == b || is_splat(b, 1)) return fit(a);
       return is_splat(a, 1) ? fit(b) : nullptr;
     case Op::LogicalOr:
       if (a == b || is_splat(b, 0)) return fit(a);
       return is_splat(a, 0) ? fit(b) : nullptr;
-    default: return nullptr;
+    default:
+      return nullptr;
     }
   }
 
@@ -173,7 +187,8 @@ private:
   Value* reshape() {
     if (in(0)->shape() == out_type().shape) return in(0);
     const Node* inner = in(0)->def();
-    if (inner->op() == Op::Reshape) return b_.op(Op::Reshape, {inner->operand(0)}, {{"shape", out_type().shape}});
+    if (inner->op() == Op::Reshape)
+      return b_.op(Op::Reshape, {inner->operand(0)}, {{"shape", out_type().shape}});
     if (Value* scalar = spread_scalar(in(0)); scalar && inner->op() == Op::BroadcastTo)
       return broadcast_scalar(scalar);
     return nullptr;
@@ -190,7 +205,8 @@ private:
     if (inner->op() == Op::Transpose) {
       const std::vector<int64_t>& first = inner->attrs().get_ints(name(), "perm");
       std::vector<int64_t> composed(perm.size());
-      for (size_t i = 0; i < perm.size(); ++i) composed[i] = first[perm[i]];
+      for (size_t i = 0; i < perm.size(); ++i)
+        composed[i] = first[perm[i]];
       if (composed == identity) return inner->operand(0);
       return b_.op(Op::Transpose, {inner->operand(0)}, {{"perm", composed}});
     }
@@ -210,7 +226,8 @@ private:
     const Node* inner = in(0)->def();
     if (inner->op() == Op::BroadcastTo)
       return b_.op(Op::BroadcastTo, {inner->operand(0)}, {{"shape", out_type().shape}});
-    if (Value* scalar = spread_scalar(in(0)); scalar && in(0)->rank() > 0) return broadcast_scalar(scalar);
+    if (Value* scalar = spread_scalar(in(0)); scalar && in(0)->rank() > 0)
+      return broadcast_scalar(scalar);
     // Only leading or size-1 dimensions added: the same elements in the same order.
     if (in(0)->type().numel() == out_type().numel()) return as_reshape(in(0));
     return nullptr;
@@ -262,7 +279,8 @@ bool simplify(ir::Function& fn) {
   for (int round = 0; round < kMaxRounds; ++round) {
     bool changed = false;
     std::vector<Node*> snapshot;
-    for (const auto& n : fn.nodes()) snapshot.push_back(n.get());
+    for (const auto& n : fn.nodes())
+      snapshot.push_back(n.get());
     for (Node* n : snapshot) {
       if (n->num_results() != 1 || !n->result()->has_uses()) continue;
       if (Value* replacement = simplify_node(fn, *n)) {

@@ -17,13 +17,16 @@ const Node* def_of(const Value* v, Op op) { return v->def()->op() == op ? v->def
 
 // v with broadcast_to/reshape nodes looked through.
 const Value* strip_layout(const Value* v) {
-  while (v->def()->op() == Op::BroadcastTo || v->def()->op() == Op::Reshape) v = v->def()->operand(0);
+  while (v->def()->op() == Op::BroadcastTo || v->def()->op() == Op::Reshape)
+    v = v->def()->operand(0);
   return v;
 }
 
 class StabilityRewriter {
 public:
-  StabilityRewriter(ir::Function& fn, Node& node) : node_(node), b_(fn, &node) { b_.set_loc(node.loc()); }
+  StabilityRewriter(ir::Function& fn, Node& node) : node_(node), b_(fn, &node) {
+    b_.set_loc(node.loc());
+  }
 
   Value* run() {
     if (node_.op() == Op::Log) return rewrite_log();
@@ -58,12 +61,16 @@ private:
     return b_.op(op, {inner}, q->def()->attrs());
   }
 
-  // Whether x is y - (reduce_max(y, axes) broadcast back): already shifted.
+  // Whether x is y - (reduce_max(y, axes), possibly guarded by a select and broadcast
+  // back): already shifted, as written by frontends or by this rewrite.
   static bool max_shifted(const Value* x, const std::vector<int64_t>& axes) {
     const Node* sub = def_of(x, Op::Sub);
     if (!sub) return false;
-    const Node* max = def_of(strip_layout(sub->operand(1)), Op::ReduceMax);
-    return max && max->operand(0) == sub->operand(0) && max->attrs().get_ints("reduce_max", "axes") == axes;
+    const Value* shift = strip_layout(sub->operand(1));
+    if (const Node* guard = def_of(shift, Op::Select)) shift = guard->operand(1);
+    const Node* max = def_of(shift, Op::ReduceMax);
+    return max && max->operand(0) == sub->operand(0) &&
+           max->attrs().get_ints("reduce_max", "axes") == axes;
   }
 
   // log(sum(exp(x))) = m + log(sum(exp(x - m))) with m = max(x) (0 if not finite).
@@ -75,11 +82,14 @@ private:
     if (axes.empty() || max_shifted(x, axes)) return nullptr;
     bool keepdims = sum.attrs().get_bool("reduce_sum", "keepdims");
     Value* m = b_.op(Op::ReduceMax, {x}, {{"axes", axes}, {"keepdims", true}});
-    Value* finite = b_.op(Op::Lt, {b_.op(Op::Abs, {m}), scalar(std::numeric_limits<double>::infinity())});
+    Value* finite =
+        b_.op(Op::Lt, {b_.op(Op::Abs, {m}), scalar(std::numeric_limits<double>::infinity())});
     Value* safe_m = b_.op(Op::Select, {finite, m, scalar(0.0)});
     Value* shifted_exp = b_.op(Op::Exp, {b_.op(Op::Sub, {x, safe_m})});
-    Value* shifted_sum = b_.op(Op::ReduceSum, {shifted_exp}, {{"axes", axes}, {"keepdims", keepdims}});
-    Value* offset = keepdims ? safe_m : b_.op(Op::Reshape, {safe_m}, {{"shape", shifted_sum->shape()}});
+    Value* shifted_sum =
+        b_.op(Op::ReduceSum, {shifted_exp}, {{"axes", axes}, {"keepdims", keepdims}});
+    Value* offset =
+        keepdims ? safe_m : b_.op(Op::Reshape, {safe_m}, {{"shape", shifted_sum->shape()}});
     return b_.op(Op::Add, {b_.op(Op::Log, {shifted_sum}), offset});
   }
 
@@ -99,7 +109,8 @@ private:
       if (!is_splat(add->operand(1 - i), 1.0)) continue;
       const Node* e = def_of(add->operand(i), Op::Exp);
       const Node* n = e ? def_of(e->operand(0), Op::Neg) : nullptr;
-      if (n && n->operand(0)->type() == node_.result()->type()) return b_.op(Op::Sigmoid, {n->operand(0)});
+      if (n && n->operand(0)->type() == node_.result()->type())
+        return b_.op(Op::Sigmoid, {n->operand(0)});
     }
     return nullptr;
   }
@@ -117,7 +128,8 @@ bool improve_stability(ir::Function& fn) {
   for (int round = 0; round < kMaxRounds; ++round) {
     bool changed = false;
     std::vector<Node*> snapshot;
-    for (const auto& n : fn.nodes()) snapshot.push_back(n.get());
+    for (const auto& n : fn.nodes())
+      snapshot.push_back(n.get());
     for (Node* n : snapshot) {
       if (n->num_results() != 1 || n->body() || !n->result()->has_uses()) continue;
       if (Value* replacement = StabilityRewriter(fn, *n).run()) {

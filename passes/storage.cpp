@@ -5,10 +5,13 @@
 
 namespace loom::passes::storage {
 
-int64_t aligned_bytes(const TensorType& t) { return (t.nbytes() + kAlignment - 1) / kAlignment * kAlignment; }
+int64_t aligned_bytes(const TensorType& t) {
+  return (t.nbytes() + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 const ir::Value* root(const ir::Value* v) {
-  while (v->def()->op() == Op::Reshape) v = v->def()->operand(0);
+  while (v->def()->op() == Op::Reshape)
+    v = v->def()->operand(0);
   return v;
 }
 
@@ -26,8 +29,10 @@ template <typename Fn> void for_each_byte_use(const ir::Value* root, Fn&& fn) {
     const ir::Value* v = work.back();
     work.pop_back();
     for (const ir::Use& u : v->uses()) {
-      if (u.user && u.user->op() == Op::Reshape) work.push_back(u.user->result());
-      else fn(u);
+      if (u.user && u.user->op() == Op::Reshape)
+        work.push_back(u.user->result());
+      else
+        fn(u);
     }
   }
 }
@@ -71,7 +76,8 @@ bool can_overwrite_operand(const ir::Node& node, int operand, int result) {
   if (node.result(result)->type() != node.operand(operand)->type()) return false;
   if (node.op() != Op::Fusion) return has_trait(node.op(), kElementwise);
   const Attrs& attrs = node.attrs();
-  if (!node.body() || !attrs.has("kind") || attrs.get_string("fusion", "kind") != "loop") return false;
+  if (!node.body() || !attrs.has("kind") || attrs.get_string("fusion", "kind") != "loop")
+    return false;
   return elementwise_only_from(node.body()->params().at(operand));
 }
 
@@ -101,9 +107,11 @@ std::vector<ParamUpdate> param_update_candidates(const ir::Function& fn) {
     if (!is_computed(v) || reaches_output(param)) continue;
     bool safe = true;
     for (int j = 0; j < writer->num_operands(); ++j)
-      if (root(writer->operand(j)) == param) safe = safe && can_overwrite_operand(*writer, j, v->result_index());
+      if (root(writer->operand(j)) == param)
+        safe = safe && can_overwrite_operand(*writer, j, v->result_index());
     int index = 0;
-    while (fn.params()[index] != param) ++index;
+    while (fn.params()[index] != param)
+      ++index;
     if (!safe || claimed_params.count(index) || !claimed_values.insert(v).second) continue;
     claimed_params.insert(index);
     out.push_back({v, index});

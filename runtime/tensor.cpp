@@ -12,12 +12,12 @@ constexpr size_t kStorageAlignment = 64;
 
 // Zeroed, 64-byte aligned bytes. At least one alignment unit is allocated so that an
 // empty tensor is still defined() and its data pointer is valid and aligned.
-std::shared_ptr<uint8_t> allocate_zeroed(int64_t nbytes) {
+std::shared_ptr<uint8_t> allocate(int64_t nbytes, bool zeroed) {
   size_t size = static_cast<size_t>(nbytes);
   size = (size + kStorageAlignment - 1) / kStorageAlignment * kStorageAlignment;
   if (size == 0) size = kStorageAlignment;
   auto* bytes = static_cast<uint8_t*>(::operator new (size, std::align_val_t{kStorageAlignment}));
-  std::memset(bytes, 0, size);
+  if (zeroed) std::memset(bytes, 0, size);
   return std::shared_ptr<uint8_t>(
       bytes, [](uint8_t* p) { ::operator delete (p, std::align_val_t{kStorageAlignment}); });
 }
@@ -41,7 +41,15 @@ std::string format_element(const Tensor& t, int64_t i) {
 
 Tensor::Tensor(DType dtype, Shape shape) : type_{dtype, std::move(shape)} {
   numel_ = shape_numel(type_.shape);
-  storage_ = allocate_zeroed(nbytes());
+  storage_ = allocate(nbytes(), /*zeroed=*/true);
+}
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
+  Tensor t;
+  t.type_ = {dtype, std::move(shape)};
+  t.numel_ = shape_numel(t.type_.shape);
+  t.storage_ = allocate(t.nbytes(), /*zeroed=*/false);
+  return t;
 }
 
 Tensor Tensor::full(DType dtype, Shape shape, double value) {

@@ -21,6 +21,8 @@ public:
   Tensor(DType dtype, Shape shape);
 
   static Tensor zeros(DType dtype, Shape shape) { return Tensor(dtype, std::move(shape)); }
+  // Storage left uninitialized: for buffers a kernel overwrites entirely.
+  static Tensor uninitialized(DType dtype, Shape shape);
   static Tensor full(DType dtype, Shape shape, double value);
   static Tensor ones(DType dtype, Shape shape) { return full(dtype, std::move(shape), 1.0); }
   template <typename T> static Tensor from_vector(Shape shape, const std::vector<T>& values);
@@ -39,6 +41,8 @@ public:
   Literal to_literal() const;
 
   bool defined() const { return storage_ != nullptr; }
+  // True when no other tensor shares this storage (so it may be reused in place).
+  bool storage_unique() const { return storage_.use_count() == 1; }
   DType dtype() const { return type_.dtype; }
   const Shape& shape() const { return type_.shape; }
   const TensorType& type() const { return type_; }

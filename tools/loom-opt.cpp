@@ -36,16 +36,18 @@ constexpr const char* kUsage =
     "  --print-locations      print source locations with the IR\n";
 
 void list_ops() {
-  std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", "name", "operands", "traits", "interp", "vjp", "cpu",
-              "cuda", "onnx");
+  std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", "name", "operands", "traits", "interp",
+              "vjp", "cpu", "cuda", "onnx");
   for (int i = 0; i < loom::kNumOps; ++i) {
     const loom::OpInfo& info = loom::op_info(static_cast<loom::Op>(i));
-    std::string operands = info.operand_count == loom::kVariadic   ? "1+"
-                           : info.operand_count == loom::kAnyCount ? "0+"
-                                                                   : std::to_string(info.operand_count);
+    std::string operands = info.operand_count == loom::kVariadic ? "1+"
+                           : info.operand_count == loom::kAnyCount
+                               ? "0+"
+                               : std::to_string(info.operand_count);
     const char* interp = loom::interp::has_interp_kernel(info.op) ? "yes" : "no";
     std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", std::string(info.mnemonic).c_str(),
-                operands.c_str(), loom::trait_list(info.traits).c_str(), interp, "no", "no", "no", "no");
+                operands.c_str(), loom::trait_list(info.traits).c_str(), interp, "no", "no", "no",
+                "no");
   }
 }
 
@@ -54,7 +56,8 @@ void list_passes() {
     std::printf("%-14s %s\n", p.name.c_str(), p.description.c_str());
   for (const char* level : {"O1", "O2"}) {
     std::string names;
-    for (const std::string& n : loom::passes::level_pipeline(level)) names += (names.empty() ? "" : ",") + n;
+    for (const std::string& n : loom::passes::level_pipeline(level))
+      names += (names.empty() ? "" : ",") + n;
     std::printf("-%s = %s\n", level, names.c_str());
   }
 }
@@ -91,34 +94,48 @@ bool parse(int argc, char** argv, Options& o) {
       std::fputs(kUsage, stdout);
       return false;
     }
-    if (args.flag("--print-locations")) o.print.print_locations = true;
-    else if (args.flag("--verify-each")) o.pipeline.verify_each = true;
-    else if (args.flag("--print-after-all")) o.pipeline.print_after_all = true;
-    else if (args.flag("--time-passes")) o.pipeline.time_passes = true;
-    else if (args.flag("--mem-report")) o.mem_report = true;
-    else if (auto name = args.value("--print-after")) o.pipeline.print_after.push_back(*name);
-    else if (auto file = args.value("--dot")) o.dot_file = *file;
-    else if (auto passes = args.value("--passes")) set_pipeline(o, "--passes=" + *passes);
-    else if (auto out = args.value("-o")) o.output = *out;
+    if (args.flag("--print-locations"))
+      o.print.print_locations = true;
+    else if (args.flag("--verify-each"))
+      o.pipeline.verify_each = true;
+    else if (args.flag("--print-after-all"))
+      o.pipeline.print_after_all = true;
+    else if (args.flag("--time-passes"))
+      o.pipeline.time_passes = true;
+    else if (args.flag("--mem-report"))
+      o.mem_report = true;
+    else if (auto name = args.value("--print-after"))
+      o.pipeline.print_after.push_back(*name);
+    else if (auto file = args.value("--dot"))
+      o.dot_file = *file;
+    else if (auto passes = args.value("--passes"))
+      set_pipeline(o, "--passes=" + *passes);
+    else if (auto out = args.value("-o"))
+      o.output = *out;
     else {
       std::string a = args.next();
-      if (a == "-O0" || a == "-O1" || a == "-O2") set_pipeline(o, a);
+      if (a == "-O0" || a == "-O1" || a == "-O2")
+        set_pipeline(o, a);
       else if (a.starts_with("-"))
         loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
       else if (!o.input.empty())
         loom::throw_error(loom::ErrorCode::InvalidArgument, "more than one input file given");
-      else o.input = a;
+      else
+        o.input = a;
     }
   }
-  if (o.input.empty()) loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no input file\n") + kUsage);
+  if (o.input.empty())
+    loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no input file\n") + kUsage);
   for (const std::string& name : o.pipeline.print_after)
-    if (!loom::passes::find_pass(name)) loom::passes::parse_pipeline(name); // throws naming the known passes
+    if (!loom::passes::find_pass(name))
+      loom::passes::parse_pipeline(name); // throws naming the known passes
   return true;
 }
 
 void write_dot(const loom::ir::Module& module, const std::string& path) {
   std::ofstream out(path);
-  for (const auto& fn : module.functions()) out << loom::passes::function_to_dot(*fn);
+  for (const auto& fn : module.functions())
+    out << loom::passes::function_to_dot(*fn);
   if (!out) loom::throw_error(loom::ErrorCode::IOError, "cannot write " + path);
 }
 
@@ -134,8 +151,9 @@ void report_memory(const loom::ir::Module& module) {
 int run(int argc, char** argv) {
   Options o;
   if (!parse(argc, argv, o)) return 0;
-  std::vector<std::string> passes =
-      o.pipeline_flag.empty() ? std::vector<std::string>{} : loom::passes::pipeline_from_flag(o.pipeline_flag);
+  std::vector<std::string> passes = o.pipeline_flag.empty()
+                                        ? std::vector<std::string>{}
+                                        : loom::passes::pipeline_from_flag(o.pipeline_flag);
 
   auto module = loom::ir::read_module_file(o.input);
   loom::ir::verify(*module);
@@ -144,8 +162,10 @@ int run(int argc, char** argv) {
   if (o.pipeline.time_passes) std::cerr << result.timing_table();
   if (o.mem_report) report_memory(*module);
   if (!o.dot_file.empty()) write_dot(*module, o.dot_file);
-  if (o.output.empty()) std::cout << loom::ir::print_module(*module, o.print);
-  else loom::ir::write_module_file(*module, o.output);
+  if (o.output.empty())
+    std::cout << loom::ir::print_module(*module, o.print);
+  else
+    loom::ir::write_module_file(*module, o.output);
   return 0;
 }
 

@@ -124,22 +124,27 @@ protected:
   std::vector<Tensor> execute(const std::vector<Tensor>& inputs) override {
     std::vector<void*> in_ptrs;
     for (const Tensor& t : inputs) in_ptrs.push_back(const_cast<void*>(t.raw_data()));
-    std::vector<Tensor> outputs;
-    std::vector<void*> out_ptrs;
-    for (const IOSpec& spec : this->outputs()) {
-      outputs.emplace_back(spec.type.dtype, spec.type.shape);
-      out_ptrs.push_back(outputs.back().raw_data());
-    }
     std::lock_guard<std::mutex> lock(mu_); // one arena: calls are serialized
+    // Output buffers of the previous call are reused when the caller has dropped them:
+    // fresh pages cost a page fault each, which dominates memory-bound kernels.
+    output_cache_.resize(this->outputs().size());
+    std::vector<void*> out_ptrs;
+    for (size_t i = 0; i < output_cache_.size(); ++i) {
+      Tensor& t = output_cache_[i];
+      if (!t.defined() || !t.storage_unique())
+        t = Tensor::uninitialized(this->outputs()[i].type.dtype, this->outputs()[i].type.shape);
+      out_ptrs.push_back(t.raw_data());
+    }
     if (entry_(in_ptrs.data(), out_ptrs.data(), static_cast<uint8_t*>(arena_.raw_data())) != 0)
       throw_error(ErrorCode::RuntimeError, loom_rt_last_error());
-    return outputs;
+    return output_cache_;
   }
 
 private:
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   EntryFn entry_;
   Tensor arena_;
+  std::vector<Tensor> output_cache_;
   std::mutex mu_;
 };
 

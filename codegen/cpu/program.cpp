@@ -115,6 +115,7 @@ private:
   }
 
   llvm::Value* buffer(const ir::Value* v) {
+    if (auto o = buffer_override_.find(v); o != buffer_override_.end()) return o->second;
     auto cached = buffer_cache_.find(v);
     if (cached != buffer_cache_.end()) return cached->second;
     llvm::Value* p;
@@ -165,6 +166,9 @@ private:
       return;
     }
     if (lower_window_op(n)) return;
+    if (n.op() == Op::Fusion && n.attrs().has("kind") && n.attrs().get_string("fusion", "kind") == "contraction" &&
+        lower_contraction(n, name))
+      return;
     const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
     std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
     if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) || has_trait(n.op(), kReduction) ||
@@ -214,6 +218,59 @@ private:
                            b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g,
                            bs_g});
     ++library_calls_;
+  }
+
+  // A contraction fusion: the matmul/conv writes straight into the fusion's output
+  // buffer, then a loop kernel applies the elementwise epilogue in place.
+  bool lower_contraction(const ir::Node& fusion, const std::string& name) {
+    const ir::Function& body = *fusion.body();
+    const ir::Node* core = nullptr;
+    for (const auto& inner : body.nodes()) {
+      if (inner->op() != Op::MatMul && inner->op() != Op::Conv2D) continue;
+      if (core) return false;
+      core = inner.get();
+    }
+    if (!core || fusion.num_results() != 1 || fusion.result()->type() != core->result()->type()) return false;
+    for (const ir::Value* v : core->operands())
+      if (v->def()->op() != Op::Parameter) return false;
+    DType dt = core->result()->dtype();
+    if (dt != DType::F32 && !(dt == DType::F64 && core->op() == Op::MatMul)) return false;
+
+    // The epilogue as its own body: the fusion's parameters plus the contraction result.
+    ir::Function* epilogue = scratch_.add_function(name + ".epilogue");
+    std::unordered_map<const ir::Value*, ir::Value*> map;
+    for (size_t i = 0; i < body.params().size(); ++i)
+      map[body.params()[i]] = epilogue->add_param("p" + std::to_string(i), body.params()[i]->type());
+    map[core->result()] = epilogue->add_param("acc", core->result()->type());
+    for (const auto& inner : body.nodes()) {
+      if (inner->op() == Op::Parameter || inner.get() == core) continue;
+      std::vector<ir::Value*> ops;
+      for (ir::Value* v : inner->operands()) ops.push_back(map.at(v));
+      std::vector<TensorType> types;
+      for (int r = 0; r < inner->num_results(); ++r) types.push_back(inner->result(r)->type());
+      ir::Node* copy = epilogue->append(inner->op(), ops, inner->attrs(), types, inner->loc());
+      for (int r = 0; r < inner->num_results(); ++r) map[inner->result(r)] = copy->result(r);
+    }
+    epilogue->add_output("out", map.at(body.outputs()[0].value));
+    if (!can_lower_loop_body(*epilogue)) return false;
+
+    for (size_t i = 0; i < body.params().size(); ++i) buffer_override_[body.params()[i]] = buffer(fusion.operand(i));
+    buffer_override_[core->result()] = buffer(fusion.result());
+    bool lowered = core->op() == Op::MatMul ? (lower_matmul(*core), true) : lower_window_op(*core);
+    buffer_override_.clear();
+    if (!lowered) return false;
+    if (body.outputs()[0].value == core->result()) return true; // no epilogue
+
+    LoopKernel k = emit_loop_kernel(*module_, name, *epilogue);
+    std::vector<const ir::Value*> values(fusion.operands().begin(), fusion.operands().end());
+    values.push_back(fusion.result()); // acc, read in place
+    values.push_back(fusion.result()); // out
+    llvm::Value* bufs = pointer_array(values);
+    llvm::FunctionCallee parallel_for = module_->getOrInsertFunction(
+        "loom_rt_parallel_for", llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
+    b_.CreateCall(parallel_for, {k.function, bufs, b_.getInt64(k.rows), b_.getInt64(k.chunks)});
+    ++kernels_;
+    return true;
   }
 
   llvm::Value* i64_array(const std::vector<int64_t>& values, const char* name) {
@@ -340,6 +397,8 @@ private:
   std::unordered_map<const ir::Value*, int> output_slot_;
   std::unordered_map<const ir::Value*, int64_t> arena_offset_;
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_cache_;
+  // Body values of a contraction fusion mapped to the fusion's buffers while lowering it.
+  std::unordered_map<const ir::Value*, llvm::Value*> buffer_override_;
   int64_t arena_bytes_ = 0;
   int kernels_ = 0, library_calls_ = 0, interpreter_calls_ = 0;
 };

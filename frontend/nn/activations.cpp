@@ -1,6 +1,5 @@
 #include "frontend/nn/activations.h"
 
-#include <cmath>
 #include <numbers>
 
 namespace loom::nn {

@@ -20,8 +20,8 @@ namespace loom::test {
 struct CheckLine {
   enum Kind { Check, Next, Not, Count } kind;
   std::string pattern;
-  int count = 0;   // for Count
-  int line = 0;    // line number in the test file, for messages
+  int count = 0; // for Count
+  int line = 0;  // line number in the test file, for messages
 };
 
 // The CHECK lines of a test file's text, in order. Throws std::runtime_error on a

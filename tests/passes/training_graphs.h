@@ -1,8 +1,9 @@
 // Training steps of small models, built with the builder API and loom::grad: the graphs
-// the fusion and memory-planning figures are measured on (see docs/passes.md).
+// the fusion and memory-planning figures are measured on (see passes/README.md).
 //
 // Each step is one function: forward pass, softmax cross-entropy loss, gradients of every
-// parameter, and an SGD update `w - lr * dw` output as "new.<w>" aliasing its parameter.
+// parameter (loom::grad), and an SGD update `w - lr * dw` output as "new.<w>" aliasing
+// its parameter.
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 
 #include "frontend/grad.h"
 #include "frontend/nn/nn.h"
+#include "frontend/optim.h"
 
 namespace loom::test {
 
@@ -40,6 +42,22 @@ inline std::unique_ptr<Graph> mlp_training_step(const MlpConfig& config = {}) {
     if (i + 2 < config.sizes.size()) h = relu(h);
   }
   add_sgd_step(store, nn::cross_entropy(h, labels));
+  return g;
+}
+
+// The same MLP with its training step built by optim::build_train_step (plain SGD): it
+// also carries the update counter "optim.step" as state.
+inline std::unique_ptr<Graph> mlp_optim_training_step(const MlpConfig& config = {}) {
+  auto g = std::make_unique<Graph>("mlp_train_step");
+  nn::ParameterStore store(*g);
+  Value h = g->input("x", DType::F32, {config.batch, config.sizes.front()});
+  Value labels = g->input("labels", DType::I32, {config.batch});
+  for (size_t i = 0; i + 1 < config.sizes.size(); ++i) {
+    nn::Linear fc(store, "fc" + std::to_string(i + 1), config.sizes[i], config.sizes[i + 1]);
+    h = fc(h);
+    if (i + 2 < config.sizes.size()) h = relu(h);
+  }
+  optim::build_train_step(store, nn::cross_entropy(h, labels), optim::SGD({.lr = 0.01}));
   return g;
 }
 

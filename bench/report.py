@@ -1,0 +1,422 @@
+#!/usr/bin/python3
+"""Turns the result lines of one bench/run.sh run into bench/RESULTS.md.
+
+  bench/report.py RESULTS_JSONL META_JSON OUTPUT_MD
+
+RESULTS_JSONL holds the lines every suite printed (bench/timing.h describes them);
+META_JSON describes the run (date, command, machine, versions). Ratios:
+  - speedup of loom over a peer: the peer's median / loom's median, each at its best
+    configuration (the one with the lowest median);
+  - sgemm: GFLOP/s as % of the FMA peak at the same thread count, and loom as % of
+    OpenBLAS at the same thread count;
+  - elementwise: GB/s (one read and one write of 2^24 f32) as % of STREAM triad at the
+    same thread count.
+Ratios against the machine's limits are given for medians (the target's statistic) and
+for the best runs (less sensitive to other load on the machine).
+"""
+
+import json
+import sys
+from dataclasses import dataclass
+
+SUITE_NAMES = {
+    "loom": "loom",
+    "openblas": "OpenBLAS (cblas_sgemm)",
+    "pytorch": "PyTorch (eager)",
+    "jax": "JAX/XLA (jit)",
+}
+SUITE_ORDER = ["loom", "openblas", "pytorch", "jax"]
+
+CASE_TITLES = {
+    "sgemm_1024": "sgemm 1024 (f32 1024x1024 @ 1024x1024)",
+    "sgemm_2048": "sgemm 2048 (f32 2048x2048 @ 2048x2048)",
+    "elementwise": "Elementwise chain tanh(x*a+b)*c+x on 2^24 f32",
+    "mlp_inference": "MLP 784-1024-1024-10 inference, batch 256",
+    "mlp_train": "MLP 784-1024-1024-10 training step (softmax cross-entropy, SGD), batch 256",
+    "lenet_train": "LeNet-5 training step (softmax cross-entropy, SGD), batch 64",
+    "lstm_train": "LSTM input 128, hidden 256, 32 steps, batch 64: forward + backward + SGD update",
+}
+
+
+@dataclass
+class Result:
+    suite: str
+    case: str
+    config: str
+    threads: int
+    line: dict
+
+    @property
+    def ok(self):
+        return "error" not in self.line and "median_ms" in self.line
+
+    @property
+    def median(self):
+        return self.line["median_ms"]
+
+    @property
+    def best(self):
+        return self.line["min_ms"]
+
+
+def load_results(path):
+    results = []
+    with open(path) as f:
+        for raw in f:
+            raw = raw.strip()
+            if not raw.startswith("{"):
+                continue
+            line = json.loads(raw)
+            results.append(
+                Result(line["suite"], line["case"], line.get("config", ""), line.get("threads", 0), line)
+            )
+    return results
+
+
+class Results:
+    def __init__(self, results):
+        self.all = results
+
+    def of(self, suite, case):
+        return [r for r in self.all if r.suite == suite and r.case == case]
+
+    def timed(self, suite, case):
+        return [r for r in self.of(suite, case) if r.ok]
+
+    def best(self, suite, case):
+        """The configuration with the lowest median, or None."""
+        timed = self.timed(suite, case)
+        return min(timed, key=lambda r: r.median) if timed else None
+
+    def at_threads(self, suite, case, threads):
+        matches = [r for r in self.timed(suite, case) if r.threads == threads]
+        return min(matches, key=lambda r: r.median) if matches else None
+
+    def case_work(self, case, key):
+        for r in self.all:
+            if r.case == case and r.line.get(key):
+                return r.line[key]
+        return None
+
+
+# --- Formatting ----------------------------------------------------------------------
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return "-"
+    return f"{ms:.3g}" if ms < 10 else f"{ms:.1f}"
+
+
+def fmt_ratio(x):
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def fmt_pct(x):
+    return "-" if x is None else f"{100 * x:.0f} %"
+
+
+def rate(work, ms, unit):
+    """work per second in units of `unit` (1e9 for GFLOP/s and GB/s)."""
+    return work / (ms / 1000.0) / unit
+
+
+def table(headers, rows):
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+# --- Physical limits -----------------------------------------------------------------
+
+
+class Limits:
+    def __init__(self, results):
+        self.results = results
+
+    def _rate(self, case, threads, key, statistic):
+        r = self.results.at_threads("peak", case, threads)
+        if r is None:
+            return None
+        ms = r.median if statistic == "median" else r.best
+        return rate(r.line[key], ms, 1e9)
+
+    def fma_gflops(self, threads, statistic="median"):
+        return self._rate("fma_peak", threads, "flops", statistic)
+
+    def triad_gbps(self, threads, statistic="median"):
+        return self._rate("stream_triad", threads, "bytes", statistic)
+
+    def section(self):
+        rows = []
+        for case, label, key, unit in [
+            ("fma_peak", "FP32 FMA peak", "flops", "GFLOP/s"),
+            ("stream_triad", "STREAM triad", "bytes", "GB/s"),
+        ]:
+            for r in sorted(self.results.timed("peak", case), key=lambda r: r.threads):
+                rows.append(
+                    [
+                        label,
+                        r.threads,
+                        f"{rate(r.line[key], r.median, 1e9):.1f} {unit}",
+                        f"{rate(r.line[key], r.best, 1e9):.1f} {unit}",
+                        f"{rate(r.line[key], r.line['max_ms'], 1e9):.1f}",
+                        r.line["runs"],
+                    ]
+                )
+        return table(["limit", "threads", "median", "best run", "worst run", "runs"], rows)
+
+
+# --- Per-case tables -------------------------------------------------------------------
+
+
+def work_column(results, case):
+    if results.case_work(case, "bytes") and case == "elementwise":
+        return "bytes", "GB/s"
+    if results.case_work(case, "flops"):
+        return "flops", "GFLOP/s"
+    return None, None
+
+
+def case_section(results, limits, case):
+    loom_best = results.best("loom", case)
+    key, unit = work_column(results, case)
+    work = results.case_work(case, key) if key else None
+    headers = ["implementation", "config", "median ms", "min–max ms", "IQR ms", "runs"]
+    if work:
+        headers.append(unit + " (median)")
+    headers.append("loom speedup vs this")
+    rows = []
+    for suite in SUITE_ORDER:
+        entries = sorted(results.of(suite, case), key=lambda r: (r.threads, r.config))
+        best = results.best(suite, case)
+        for r in entries:
+            name = SUITE_NAMES[suite] + (" **(best)**" if r is best and len(entries) > 1 else "")
+            if not r.ok:
+                rows.append([name, r.config, "failed: " + r.line.get("error", "no timing")[:120]]
+                            + [""] * (len(headers) - 3))
+                continue
+            row = [
+                name,
+                r.config,
+                fmt_ms(r.median),
+                f"{fmt_ms(r.best)}–{fmt_ms(r.line['max_ms'])}",
+                f"{fmt_ms(r.line['q1_ms'])}–{fmt_ms(r.line['q3_ms'])}",
+                r.line["runs"],
+            ]
+            if work:
+                row.append(f"{rate(work, r.median, 1e9):.1f}")
+            speedup = r.median / loom_best.median if loom_best and suite != "loom" else None
+            row.append(fmt_ratio(speedup))
+            rows.append(row)
+    lines = [f"### {CASE_TITLES.get(case, case)}", "", table(headers, rows), ""]
+    lines += limit_notes(results, limits, case, work)
+    return "\n".join(lines)
+
+
+def limit_notes(results, limits, case, work):
+    notes = []
+    if case.startswith("sgemm") and work:
+        for threads in (1, 2):
+            loom = results.at_threads("loom", case, threads)
+            blas = results.at_threads("openblas", case, threads)
+            parts = []
+            if loom and blas:
+                parts.append(
+                    f"loom at {fmt_pct(blas.median / loom.median)} of OpenBLAS (medians), "
+                    f"{fmt_pct(blas.best / loom.best)} (best runs)"
+                )
+            for label, r in (("loom", loom), ("OpenBLAS", blas)):
+                peak = limits.fma_gflops(threads)
+                peak_best = limits.fma_gflops(threads, "best")
+                if r and peak:
+                    parts.append(
+                        f"{label} at {fmt_pct(rate(work, r.median, 1e9) / peak)} of the FMA peak "
+                        f"(medians; best runs {fmt_pct(rate(work, r.best, 1e9) / peak_best)})"
+                    )
+            if parts:
+                notes.append(f"- {threads} thread{'s' if threads > 1 else ''}: " + "; ".join(parts) + ".")
+    if case == "elementwise" and work:
+        for suite in SUITE_ORDER:
+            r = results.best(suite, case)
+            triad = limits.triad_gbps(r.threads) if r else None
+            if r and triad:
+                triad_best = limits.triad_gbps(r.threads, "best")
+                notes.append(
+                    f"- {SUITE_NAMES[suite]} ({r.config}): {rate(work, r.median, 1e9):.1f} GB/s = "
+                    f"{fmt_pct(rate(work, r.median, 1e9) / triad)} of STREAM triad at {r.threads} "
+                    f"thread(s) (medians; best runs {fmt_pct(rate(work, r.best, 1e9) / triad_best)})."
+                )
+    return notes + ([""] if notes else [])
+
+
+# --- Targets --------------------------------------------------------------------------
+
+
+def target_rows(results, limits):
+    rows = []
+
+    def add(target, measured, ratio, goal, higher_is_better=True):
+        if ratio is None:
+            rows.append([target, measured or "not measured", "**pending**"])
+            return
+        met = ratio >= goal if higher_is_better else ratio <= goal
+        if higher_is_better:
+            gap = "" if met else f" (short by {100 * (goal - ratio) / goal:.0f} %)"
+        else:
+            gap = "" if met else f" (over by {100 * (ratio - goal) / goal:.0f} %)"
+        rows.append([target, measured, ("met" if met else "**missed**") + gap])
+
+    loom = results.best("loom", "elementwise")
+    work = results.case_work("elementwise", "bytes")
+    triad = limits.triad_gbps(loom.threads) if loom else None
+    if loom and work and triad:
+        gbps = rate(work, loom.median, 1e9)
+        add("elementwise chain ≥ 80 % of STREAM triad", f"{gbps:.1f} GB/s = {fmt_pct(gbps / triad)}",
+            gbps / triad, 0.80)
+    else:
+        add("elementwise chain ≥ 80 % of STREAM triad", None, None, 0.80)
+
+    loom2 = results.at_threads("loom", "sgemm_2048", 2)
+    blas2 = results.at_threads("openblas", "sgemm_2048", 2)
+    ratio = blas2.median / loom2.median if loom2 and blas2 else None
+    add("sgemm 2048, 2 threads ≥ 90 % of OpenBLAS", fmt_pct(ratio) if ratio else None, ratio, 0.90)
+
+    for case, peer, goal, label in [
+        ("mlp_train", "pytorch", 1.2, "MLP training step ≥ 1.2x faster than PyTorch"),
+        ("mlp_train", "jax", 1.0, "MLP training step at least as fast as JAX/XLA"),
+        ("lenet_train", "pytorch", 1.5, "LeNet-5 training step ≥ 1.5x faster than PyTorch"),
+        ("lstm_train", "pytorch", 1.5, "LSTM training step ≥ 1.5x faster than PyTorch"),
+    ]:
+        mine, theirs = results.best("loom", case), results.best(peer, case)
+        speedup = theirs.median / mine.median if mine and theirs else None
+        add(label, fmt_ratio(speedup) if speedup else None, speedup, goal)
+
+    loom = results.best("loom", "mlp_train")
+    compile_ms = loom.line.get("compile_ms") if loom else None
+    add("MLP training step compiles in ≤ 300 ms", f"{compile_ms:.0f} ms" if compile_ms else None,
+        compile_ms, 300.0, higher_is_better=False)
+    return rows
+
+
+def compile_section(results):
+    rows = []
+    for case in CASE_TITLES:
+        loom = [r for r in results.timed("loom", case) if "compile_ms" in r.line]
+        jax = [r for r in results.timed("jax", case) if "compile_ms" in r.line]
+        if not loom and not jax:
+            continue
+
+        def span(entries):
+            if not entries:
+                return "-"
+            values = sorted(r.line["compile_ms"] for r in entries)
+            return fmt_ms(values[0]) if len(values) == 1 else f"{fmt_ms(values[0])}–{fmt_ms(values[-1])}"
+
+        rows.append([case, span(loom), span(jax)])
+    first = [r for r in results.of("loom", "first_compile") if "compile_ms" in r.line]
+    text = table(["case", "loom compile ms", "JAX jit compile ms"], rows)
+    if first:
+        values = ", ".join(fmt_ms(r.line["compile_ms"]) for r in first)
+        text += (
+            f"\n\nloom's first compile in a process (a one-op graph, including LLVM's one-time "
+            f"setup) took {values} ms; it is timed separately so that no case is charged for it."
+        )
+    text += (
+        "\n\nThe range covers the separate processes (one per thread configuration). "
+        "loom: wall time of `loom::compile` (for training steps: the Trainer's compile). "
+        "JAX: `jax.jit(f).lower(args).compile()` (tracing, lowering and XLA compilation). "
+        "PyTorch runs eagerly and has no compile step."
+    )
+    return text
+
+
+# --- The document ----------------------------------------------------------------------
+
+
+def machine_section(meta):
+    facts = [
+        ("Date", meta.get("date")),
+        ("Command", f"`{meta.get('command')}`"),
+        ("Duration", f"{meta.get('duration_s', 0):.0f} s"),
+        ("CPU", meta.get("cpu_model")),
+        ("nproc", meta.get("nproc")),
+        ("Memory", meta.get("memory")),
+        ("Kernel", meta.get("kernel")),
+        ("Load average before / after", f"{meta.get('load_before')} / {meta.get('load_after')}"),
+        ("loom", f"{meta.get('loom_commit')} ({meta.get('build_type')} build)"),
+        ("OpenBLAS", meta.get("openblas")),
+        ("OPENBLAS_CORETYPE", meta.get("openblas_coretype") or "(unset)"),
+        ("PyTorch", meta.get("torch_version")),
+        ("JAX / jaxlib", meta.get("jax_version")),
+    ]
+    return "\n".join(f"- {k}: {v}" for k, v in facts if v not in (None, ""))
+
+
+def errors_section(results, meta):
+    lines = [f"- {failure}" for failure in meta.get("suite_failures", [])]
+    lines += [
+        f"- {r.suite} {r.case} ({r.config}): {r.line['error']}" for r in results.all if "error" in r.line
+    ]
+    return "\n".join(lines) if lines else "None: every suite ran and every case produced timings."
+
+
+def render(results, meta):
+    limits = Limits(results)
+    cases = [c for c in CASE_TITLES if any(r.case == c for r in results.all)]
+    parts = [
+        "# loom benchmark results",
+        "",
+        "Generated by `bench/run.sh` (see bench/README.md). Every suite ran in the same process "
+        "tree, one after another, on this machine. Times are per iteration; medians with the "
+        "spread (min–max and interquartile range). A suite's **best** configuration is the "
+        "one with the lowest median; speedups compare best configurations.",
+        "",
+    ]
+    if meta.get("note"):
+        parts += ["> " + meta["note"], ""]
+    parts += [
+        "## Machine and run",
+        "",
+        machine_section(meta),
+        "",
+        "## Targets (issue 5, Done-when 3)",
+        "",
+        table(["target", "measured", "status"], target_rows(results, limits)),
+        "",
+        "## Machine limits",
+        "",
+        limits.section(),
+        "",
+        "## Cases",
+        "",
+    ]
+    for case in cases:
+        parts += [case_section(results, limits, case), ""]
+    parts += [
+        "## Compile time",
+        "",
+        compile_section(results),
+        "",
+        "## Failures",
+        "",
+        errors_section(results, meta),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def main(argv):
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    results = Results(load_results(argv[1]))
+    with open(argv[2]) as f:
+        meta = json.load(f)
+    with open(argv[3], "w") as f:
+        f.write(render(results, meta))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# One command for the whole benchmark: installs the peers (bench/setup.sh), builds the
+# native benchmark programs in a Release tree, runs every suite one after another in
+# this process tree, and writes bench/RESULTS.md (bench/report.py).
+#
+#   bench/run.sh [--build-dir DIR] [--cases a,b,...] [--min-seconds S] [--quick]
+#                [--no-setup] [--output FILE] [--note TEXT]
+#
+#   --build-dir DIR   Release build tree to use or create (default: build, as tools/bootstrap.sh)
+#   --cases LIST      only these cases (names: build/bin/loom-bench --list)
+#   --min-seconds S   timed work per case and configuration (default 1)
+#   --quick           a smoke run: --min-seconds 0.2 and fewer runs (numbers are rough)
+#   --no-setup        do not run bench/setup.sh
+#   --output FILE     where to write the report (default: bench/RESULTS.md)
+#   --note TEXT       a remark printed at the top of the report
+# The raw result lines and the run's description stay in DIR/bench-run/.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(dirname "$BENCH_DIR")"
+COMMAND="bench/run.sh $*"
+
+BUILD_DIR="$ROOT/build"
+CASES=""
+MIN_SECONDS=1
+MIN_RUNS=10
+RUN_SETUP=1
+OUTPUT="$BENCH_DIR/RESULTS.md"
+NOTE=""
+
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build-dir) BUILD_DIR="$(realpath -m "$2")"; shift 2 ;;
+    --cases) CASES="$2"; shift 2 ;;
+    --min-seconds) MIN_SECONDS="$2"; shift 2 ;;
+    --quick) MIN_SECONDS=0.2; MIN_RUNS=5; shift ;;
+    --no-setup) RUN_SETUP=0; shift ;;
+    --output) OUTPUT="$(realpath -m "$2")"; shift 2 ;;
+    --note) NOTE="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+log() { echo "== bench: $*" >&2; }
+
+# --- Peers and build ----------------------------------------------------------------
+
+if [ "$RUN_SETUP" = 1 ]; then "$BENCH_DIR/setup.sh"; fi
+TORCH_PYTHON=/usr/bin/python3
+JAX_PYTHON="$BENCH_DIR/.venv/bin/python"
+
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  log "configuring a Release build in $BUILD_DIR"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+BUILD_TYPE="$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt")"
+if [ "$BUILD_TYPE" != "Release" ]; then
+  echo "bench/run.sh: $BUILD_DIR is a '$BUILD_TYPE' build; timings need a Release build" \
+       "(pass --build-dir for another tree)" >&2
+  exit 1
+fi
+if ! ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q '^loom-bench:'; then
+  echo "bench/run.sh: $BUILD_DIR has no loom-bench target: the root CMakeLists.txt needs" \
+       "'add_subdirectory(bench)'" >&2
+  exit 1
+fi
+log "building the benchmark programs"
+cmake --build "$BUILD_DIR" --target loom-bench loom-bench-peak loom-bench-openblas -j "$(nproc)"
+BIN="$BUILD_DIR/bin"
+
+# --- The run ----------------------------------------------------------------------------
+
+RUN_DIR="$BUILD_DIR/bench-run"
+mkdir -p "$RUN_DIR"
+RESULTS="$RUN_DIR/results.jsonl"
+FAILURES="$RUN_DIR/failures.txt"
+: >"$RESULTS"
+: >"$FAILURES"
+
+# Runs one suite, appending its result lines; a crashed suite is recorded, not fatal.
+run_suite() {
+  local label="$1"; shift
+  log "$label"
+  if ! "$@" >>"$RESULTS"; then
+    echo "$label exited with an error (command: $*)" >>"$FAILURES"
+    log "$label FAILED (continuing)"
+  fi
+}
+
+CASE_ARGS=()
+if [ -n "$CASES" ]; then CASE_ARGS=(--cases "$CASES"); fi
+TIMING_ARGS=(--min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS")
+
+START_SECONDS=$SECONDS
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+run_suite "machine limits (FMA peak, STREAM triad)" "$BIN/loom-bench-peak" --min-seconds "$MIN_SECONDS"
+
+if [ -z "$CASES" ] || [[ ",$CASES," == *",sgemm_"* ]]; then
+  for threads in 1 2; do
+    run_suite "OpenBLAS sgemm, $threads thread(s)" \
+      env OPENBLAS_NUM_THREADS="$threads" "$BIN/loom-bench-openblas" --min-seconds "$MIN_SECONDS"
+  done
+fi
+
+for threads in 1 2; do
+  run_suite "loom, $threads thread(s)" "$BIN/loom-bench" --threads "$threads" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
+done
+
+for config in default threads=1 threads=2 threads=2,passive; do
+  run_suite "PyTorch, $config" \
+    "$TORCH_PYTHON" "$BENCH_DIR/peers/torch_peer.py" --config "$config" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
+done
+
+for config in default threads=1; do
+  run_suite "JAX/XLA, $config" \
+    "$JAX_PYTHON" "$BENCH_DIR/peers/jax_peer.py" --config "$config" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
+done
+
+# --- The report --------------------------------------------------------------------------
+
+export BENCH_META_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
+export BENCH_META_COMMAND="$COMMAND"
+export BENCH_META_DURATION="$((SECONDS - START_SECONDS))"
+export BENCH_META_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+export BENCH_META_NPROC="$(nproc)"
+export BENCH_META_MEMORY="$(free -h | awk '/^Mem:/ {print $2}')"
+export BENCH_META_KERNEL="$(uname -sr)"
+export BENCH_META_LOAD_BEFORE="$LOAD_BEFORE"
+export BENCH_META_LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+export BENCH_META_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+  git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+export BENCH_META_BUILD_TYPE="$BUILD_TYPE"
+export BENCH_META_OPENBLAS="$(dpkg-query -W -f='${Package} ${Version}' libopenblas0-pthread 2>/dev/null || true)"
+export BENCH_META_CORETYPE="${OPENBLAS_CORETYPE:-}"
+export BENCH_META_TORCH="$("$TORCH_PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo missing)"
+export BENCH_META_JAX="$("$JAX_PYTHON" -c 'import jax, jaxlib; print(jax.__version__, "/", jaxlib.__version__)' 2>/dev/null || echo missing)"
+export BENCH_META_NOTE="$NOTE"
+export BENCH_META_FAILURES="$FAILURES"
+/usr/bin/python3 - "$RUN_DIR/meta.json" <<'EOF'
+import json, os, sys
+env = os.environ
+with open(env["BENCH_META_FAILURES"]) as f:
+    failures = [line.strip() for line in f if line.strip()]
+meta = {
+    "date": env["BENCH_META_DATE"], "command": env["BENCH_META_COMMAND"],
+    "duration_s": int(env["BENCH_META_DURATION"]), "cpu_model": env["BENCH_META_CPU"],
+    "nproc": env["BENCH_META_NPROC"], "memory": env["BENCH_META_MEMORY"],
+    "kernel": env["BENCH_META_KERNEL"], "load_before": env["BENCH_META_LOAD_BEFORE"],
+    "load_after": env["BENCH_META_LOAD_AFTER"], "loom_commit": env["BENCH_META_COMMIT"],
+    "build_type": env["BENCH_META_BUILD_TYPE"], "openblas": env["BENCH_META_OPENBLAS"],
+    "openblas_coretype": env["BENCH_META_CORETYPE"], "torch_version": env["BENCH_META_TORCH"],
+    "jax_version": env["BENCH_META_JAX"], "note": env["BENCH_META_NOTE"],
+    "suite_failures": failures,
+}
+with open(sys.argv[1], "w") as f:
+    json.dump(meta, f, indent=2)
+EOF
+
+/usr/bin/python3 "$BENCH_DIR/report.py" "$RESULTS" "$RUN_DIR/meta.json" "$OUTPUT"
+log "wrote $OUTPUT (raw lines: $RESULTS)"
