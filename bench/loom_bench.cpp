@@ -3,7 +3,7 @@
 // count next to the peers and turns all lines into bench/RESULTS.md.
 //
 //   loom-bench [--threads N] [--cases a,b,...] [--min-seconds S] [--min-runs R]
-//              [--warmup W] [--list]
+//              [--warmup W] [--dump-ir DIR] [--list]
 #include <cstdlib>
 #include <iostream>
 #include <set>
@@ -30,7 +30,7 @@ struct Options {
 
 const char* kUsage =
     "usage: loom-bench [--threads N] [--cases a,b,...] [--min-seconds S] [--min-runs R]\n"
-    "                  [--warmup W] [--list]\n";
+    "                  [--warmup W] [--dump-ir DIR] [--list]\n";
 
 std::set<std::string> parse_names(const std::string& text) {
   std::set<std::string> names;
@@ -43,7 +43,8 @@ std::set<std::string> parse_names(const std::string& text) {
 
 int parse_positive(const std::string& option, const std::string& text) {
   int value = std::atoi(text.c_str());
-  if (value < 1) throw std::invalid_argument(option + " expects a positive integer, got '" + text + "'");
+  if (value < 1)
+    throw std::invalid_argument(option + " expects a positive integer, got '" + text + "'");
   return value;
 }
 
@@ -65,6 +66,8 @@ Options parse_options(int argc, char** argv) {
       o.policy.min_runs = parse_positive(arg, value());
     else if (arg == "--warmup")
       o.policy.warmup = std::atoi(value().c_str());
+    else if (arg == "--dump-ir")
+      loom::bench::set_ir_dump_directory(value());
     else if (arg == "--list")
       o.list = true;
     else
@@ -72,7 +75,8 @@ Options parse_options(int argc, char** argv) {
   }
   for (const std::string& name : o.cases) {
     bool known = false;
-    for (const CaseSpec& spec : loom::bench::all_cases()) known = known || spec.name == name;
+    for (const CaseSpec& spec : loom::bench::all_cases())
+      known = known || spec.name == name;
     if (!known) throw std::invalid_argument("unknown case '" + name + "' (see --list)");
   }
   return o;
@@ -82,8 +86,10 @@ Options parse_options(int argc, char** argv) {
 void run_case(const CaseSpec& spec, const Options& options, const std::string& config) {
   std::cerr << "loom-bench: " << spec.name << " (" << config << ")\n";
   JsonLine line;
-  line.add("suite", "loom").add("case", spec.name).add("config", config).add("threads",
-                                                                            options.threads);
+  line.add("suite", "loom")
+      .add("case", spec.name)
+      .add("config", config)
+      .add("threads", options.threads);
   try {
     loom::bench::PreparedCase prepared = spec.prepare();
     loom::bench::Timing timing = loom::bench::time_runs(prepared.run_once, options.policy);

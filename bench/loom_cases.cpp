@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -10,12 +12,29 @@
 #include "frontend/loom.h"
 #include "frontend/nn/nn.h"
 #include "frontend/optim.h"
+#include "ir/printer.h"
 
 namespace loom::bench {
 namespace {
 
 constexpr int64_t kSeed = 42;
 const CompileOptions kCpu{.target = "cpu"};
+
+std::string& ir_dump_directory() {
+  static std::string directory;
+  return directory;
+}
+
+// Writes the graph's module to <dump directory>/<function name>.loom, if dumping is on.
+void dump_if_requested(const Graph& graph) {
+  if (ir_dump_directory().empty()) return;
+  std::filesystem::create_directories(ir_dump_directory());
+  std::filesystem::path path =
+      std::filesystem::path(ir_dump_directory()) / (graph.function().name() + ".loom");
+  std::ofstream out(path);
+  out << ir::print_module(graph.module());
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
 
 // --- Helpers ---------------------------------------------------------------------------
 
@@ -24,7 +43,8 @@ Tensor random_uniform_tensor(Shape shape, uint32_t seed, float low = -1.0f, floa
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(low, high);
   float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
+  for (int64_t i = 0; i < t.numel(); ++i)
+    p[i] = dist(rng);
   return t;
 }
 
@@ -33,7 +53,8 @@ Tensor random_labels(int64_t batch, int64_t classes, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(classes - 1));
   int32_t* p = t.data<int32_t>();
-  for (int64_t i = 0; i < batch; ++i) p[i] = dist(rng);
+  for (int64_t i = 0; i < batch; ++i)
+    p[i] = dist(rng);
   return t;
 }
 
@@ -43,10 +64,11 @@ struct Compiled {
 };
 
 Compiled timed_compile(const Graph& graph) {
+  dump_if_requested(graph);
   auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Executable> executable = compile(graph, kCpu);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return {std::move(executable), ms};
 }
 
@@ -58,6 +80,14 @@ bool close_to(double got, double expected, double tolerance) {
   return std::fabs(got - expected) <= tolerance * (1.0 + std::fabs(expected));
 }
 
+// The output `name` of the second call on `inputs`: timed runs repeat the call on the
+// same inputs, so checking the second call also catches code that changes its inputs.
+Tensor second_call_output(Executable& executable, const TensorMap& inputs,
+                          const std::string& name) {
+  executable.run(inputs);
+  return executable.run(inputs).at(name);
+}
+
 // A case that calls an executable on fixed inputs.
 PreparedCase call_case(Compiled compiled, TensorMap inputs) {
   auto shared_inputs = std::make_shared<TensorMap>(std::move(inputs));
@@ -67,6 +97,7 @@ PreparedCase call_case(Compiled compiled, TensorMap inputs) {
 
 // A case that runs training steps on one fixed batch; the first loss must be finite.
 PreparedCase training_case(const Graph& graph, optim::TrainStep step, TensorMap batch) {
+  dump_if_requested(graph);
   auto trainer = std::make_shared<optim::Trainer>(graph, std::move(step), kSeed, kCpu);
   double first_loss = trainer->step(batch);
   require(std::isfinite(first_loss), "the first training step gave a non-finite loss");
@@ -81,20 +112,23 @@ void check_sgemm(int64_t n, const Tensor& a, const Tensor& b, const Tensor& c) {
   for (int64_t probe = 0; probe < 16; ++probe) {
     int64_t i = (probe * 7919) % n, j = (probe * 104729) % n;
     double expected = 0.0;
-    for (int64_t k = 0; k < n; ++k) expected += static_cast<double>(pa[i * n + k]) * pb[k * n + j];
+    for (int64_t k = 0; k < n; ++k)
+      expected += static_cast<double>(pa[i * n + k]) * pb[k * n + j];
     require(close_to(pc[i * n + j], expected, 1e-4 * std::sqrt(static_cast<double>(n))),
             "sgemm: wrong entry (" + std::to_string(i) + ", " + std::to_string(j) + ")");
   }
 }
 
 PreparedCase prepare_sgemm(int64_t n) {
-  Graph graph("sgemm");
+  Graph graph("sgemm_" + std::to_string(n));
   Value a = graph.input("a", DType::F32, {n, n});
   Value b = graph.input("b", DType::F32, {n, n});
   graph.output("c", matmul(a, b));
   Compiled compiled = timed_compile(graph);
-  TensorMap inputs{{"a", random_uniform_tensor({n, n}, 1)}, {"b", random_uniform_tensor({n, n}, 2)}};
-  check_sgemm(n, inputs.at("a"), inputs.at("b"), compiled.executable->run(inputs).at("c"));
+  TensorMap inputs{{"a", random_uniform_tensor({n, n}, 1)},
+                   {"b", random_uniform_tensor({n, n}, 2)}};
+  Tensor original_a = inputs.at("a").clone(), original_b = inputs.at("b").clone();
+  check_sgemm(n, original_a, original_b, second_call_output(*compiled.executable, inputs, "c"));
   return call_case(std::move(compiled), std::move(inputs));
 }
 
@@ -115,8 +149,9 @@ PreparedCase prepare_elementwise() {
                    {"a", Tensor::full(DType::F32, {}, kA)},
                    {"b", Tensor::full(DType::F32, {}, kB)},
                    {"c", Tensor::full(DType::F32, {}, kC)}};
-  Tensor y = compiled.executable->run(inputs).at("y");
-  const float *px = inputs.at("x").data<float>(), *py = y.data<float>();
+  Tensor original_x = inputs.at("x").clone();
+  Tensor y = second_call_output(*compiled.executable, inputs, "y");
+  const float *px = original_x.data<float>(), *py = y.data<float>();
   for (int64_t i = 0; i < kElementwiseSize; i += 9973) {
     double expected = std::tanh(px[i] * kA + kB) * kC + px[i];
     require(close_to(py[i], expected, 1e-5), "elementwise: wrong value at " + std::to_string(i));
@@ -143,7 +178,8 @@ std::vector<double> dense_row(const std::vector<double>& x, const Tensor& w, con
   std::vector<double> y(static_cast<size_t>(out));
   for (int64_t j = 0; j < out; ++j) {
     double sum = pb[j];
-    for (int64_t k = 0; k < in; ++k) sum += x[static_cast<size_t>(k)] * pw[k * out + j];
+    for (int64_t k = 0; k < in; ++k)
+      sum += x[static_cast<size_t>(k)] * pw[k * out + j];
     y[static_cast<size_t>(j)] = apply_relu ? std::max(sum, 0.0) : sum;
   }
   return y;
@@ -170,7 +206,7 @@ PreparedCase prepare_mlp_inference() {
   Compiled compiled = timed_compile(graph);
   TensorMap inputs = store.initial_values(kSeed, kCpu);
   inputs["x"] = random_uniform_tensor({kMlpBatch, kMlpIn}, 4, 0.0f, 1.0f);
-  check_mlp_logits(inputs, compiled.executable->run(inputs).at("logits"));
+  check_mlp_logits(inputs, second_call_output(*compiled.executable, inputs, "logits"));
   return call_case(std::move(compiled), std::move(inputs));
 }
 
@@ -284,11 +320,16 @@ const std::vector<CaseSpec>& all_cases() {
   return cases;
 }
 
+void set_ir_dump_directory(std::string directory) { ir_dump_directory() = std::move(directory); }
+
 double compile_warmup_graph() {
   Graph graph("warmup");
   Value x = graph.input("x", DType::F32, {16});
   graph.output("y", exp(x) + 1.0);
-  return timed_compile(graph).compile_ms;
+  auto start = std::chrono::steady_clock::now();
+  compile(graph, kCpu);
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 } // namespace loom::bench

@@ -12,8 +12,8 @@ namespace loom::bench {
 
 // A case ready to be timed.
 struct PreparedCase {
-  double compile_ms = 0.0;          // wall time of loom::compile (or of the Trainer's compile)
-  std::function<void()> run_once;   // one iteration: a call, or one training step
+  double compile_ms = 0.0;        // wall time of loom::compile (or of the Trainer's compile)
+  std::function<void()> run_once; // one iteration: a call, or one training step
 };
 
 struct CaseSpec {
@@ -32,5 +32,9 @@ const std::vector<CaseSpec>& all_cases();
 // Compiles a one-op graph so that LLVM's one-time initialization is not charged to the
 // first real case; returns its wall time in milliseconds.
 double compile_warmup_graph();
+
+// When set (non-empty), every case writes its graph, as built and before compilation, to
+// DIRECTORY/<case>.loom, for loom-opt / loomc (--time-passes, --emit=ir).
+void set_ir_dump_directory(std::string directory);
 
 } // namespace loom::bench

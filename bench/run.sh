@@ -3,13 +3,18 @@
 # native benchmark programs in a Release tree, runs every suite one after another in
 # this process tree, and writes bench/RESULTS.md (bench/report.py).
 #
-#   bench/run.sh [--build-dir DIR] [--cases a,b,...] [--min-seconds S] [--quick]
-#                [--no-setup] [--output FILE] [--note TEXT]
+#   bench/run.sh [--build-dir DIR] [--cases a,b,...] [--min-seconds S] [--rounds N]
+#                [--quick] [--keep-openblas-env] [--no-setup] [--output FILE] [--note TEXT]
 #
 #   --build-dir DIR   Release build tree to use or create (default: build, as tools/bootstrap.sh)
 #   --cases LIST      only these cases (names: build/bin/loom-bench --list)
 #   --min-seconds S   timed work per case and configuration (default 1)
+#   --rounds N        run the whole sequence N times; the report keeps, per suite, case
+#                     and configuration, the round with the lowest median (default 1)
 #   --quick           a smoke run: --min-seconds 0.2 and fewer runs (numbers are rough)
+#   --keep-openblas-env  keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE from the environment;
+#                     by default the run unsets both so that OpenBLAS (used by loom, the
+#                     OpenBLAS reference and PyTorch alike) picks its kernel for this CPU
 #   --no-setup        do not run bench/setup.sh
 #   --output FILE     where to write the report (default: bench/RESULTS.md)
 #   --note TEXT       a remark printed at the top of the report
@@ -24,18 +29,22 @@ BUILD_DIR="$ROOT/build"
 CASES=""
 MIN_SECONDS=1
 MIN_RUNS=10
+ROUNDS=1
+KEEP_OPENBLAS_ENV=0
 RUN_SETUP=1
 OUTPUT="$BENCH_DIR/RESULTS.md"
 NOTE=""
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) BUILD_DIR="$(realpath -m "$2")"; shift 2 ;;
     --cases) CASES="$2"; shift 2 ;;
     --min-seconds) MIN_SECONDS="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
     --quick) MIN_SECONDS=0.2; MIN_RUNS=5; shift ;;
+    --keep-openblas-env) KEEP_OPENBLAS_ENV=1; shift ;;
     --no-setup) RUN_SETUP=0; shift ;;
     --output) OUTPUT="$(realpath -m "$2")"; shift 2 ;;
     --note) NOTE="$2"; shift 2 ;;
@@ -62,7 +71,7 @@ if [ "$BUILD_TYPE" != "Release" ]; then
        "(pass --build-dir for another tree)" >&2
   exit 1
 fi
-if ! ninja -C "$BUILD_DIR" -t targets all 2>/dev/null | grep -q '^loom-bench:'; then
+if ! ninja -C "$BUILD_DIR" -t query loom-bench >/dev/null 2>&1; then
   echo "bench/run.sh: $BUILD_DIR has no loom-bench target: the root CMakeLists.txt needs" \
        "'add_subdirectory(bench)'" >&2
   exit 1
@@ -94,30 +103,41 @@ CASE_ARGS=()
 if [ -n "$CASES" ]; then CASE_ARGS=(--cases "$CASES"); fi
 TIMING_ARGS=(--min-seconds "$MIN_SECONDS" --min-runs "$MIN_RUNS")
 
+# Some machines force an OpenBLAS kernel family through the environment (older OpenBLAS
+# builds misdetect some CPUs). Every suite here checks its results, so the benchmark
+# lets OpenBLAS choose, unless told otherwise; the report names the kernel it chose.
+OPENBLAS_ENV_GIVEN="OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-(unset)}"
+if [ "$KEEP_OPENBLAS_ENV" = 0 ]; then unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE; fi
+
 START_SECONDS=$SECONDS
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-run_suite "machine limits (FMA peak, STREAM triad)" "$BIN/loom-bench-peak" --min-seconds "$MIN_SECONDS"
-
-if [ -z "$CASES" ] || [[ ",$CASES," == *",sgemm_"* ]]; then
+# One pass over every suite; each suite runs alone, one after another.
+run_round() {
+  run_suite "machine limits (FMA peak, STREAM triad)" "$BIN/loom-bench-peak" --min-seconds "$MIN_SECONDS"
+  if [ -z "$CASES" ] || [[ ",$CASES," == *",sgemm_"* ]]; then
+    for threads in 1 2; do
+      run_suite "OpenBLAS sgemm, $threads thread(s)" \
+        env OPENBLAS_NUM_THREADS="$threads" "$BIN/loom-bench-openblas" --min-seconds "$MIN_SECONDS"
+    done
+  fi
   for threads in 1 2; do
-    run_suite "OpenBLAS sgemm, $threads thread(s)" \
-      env OPENBLAS_NUM_THREADS="$threads" "$BIN/loom-bench-openblas" --min-seconds "$MIN_SECONDS"
+    run_suite "loom, $threads thread(s)" \
+      "$BIN/loom-bench" --threads "$threads" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
   done
-fi
+  for config in default threads=1 threads=2 threads=2,passive; do
+    run_suite "PyTorch, $config" "$TORCH_PYTHON" "$BENCH_DIR/peers/torch_peer.py" \
+      --config "$config" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
+  done
+  for config in default threads=1; do
+    run_suite "JAX/XLA, $config" "$JAX_PYTHON" "$BENCH_DIR/peers/jax_peer.py" \
+      --config "$config" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
+  done
+}
 
-for threads in 1 2; do
-  run_suite "loom, $threads thread(s)" "$BIN/loom-bench" --threads "$threads" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
-done
-
-for config in default threads=1 threads=2 threads=2,passive; do
-  run_suite "PyTorch, $config" \
-    "$TORCH_PYTHON" "$BENCH_DIR/peers/torch_peer.py" --config "$config" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
-done
-
-for config in default threads=1; do
-  run_suite "JAX/XLA, $config" \
-    "$JAX_PYTHON" "$BENCH_DIR/peers/jax_peer.py" --config "$config" "${CASE_ARGS[@]}" "${TIMING_ARGS[@]}"
+for ((round = 1; round <= ROUNDS; round++)); do
+  log "round $round of $ROUNDS"
+  run_round
 done
 
 # --- The report --------------------------------------------------------------------------
@@ -126,6 +146,11 @@ export BENCH_META_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
 export BENCH_META_COMMAND="$COMMAND"
 export BENCH_META_DURATION="$((SECONDS - START_SECONDS))"
 export BENCH_META_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+export BENCH_META_CPU_DETAIL="$(lscpu | awk -F: '
+  /^CPU family/ {gsub(/ /, "", $2); family = $2} /^Model:/ {gsub(/ /, "", $2); model = $2}
+  /^L2 cache/ {sub(/^ +/, "", $2); l2 = $2} /^L3 cache/ {sub(/^ +/, "", $2); l3 = $2}
+  END {printf "family %s model %s, L2 %s, L3 %s", family, model, l2, l3}'), $(
+  grep -q avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
 export BENCH_META_NPROC="$(nproc)"
 export BENCH_META_MEMORY="$(free -h | awk '/^Mem:/ {print $2}')"
 export BENCH_META_KERNEL="$(uname -sr)"
@@ -135,7 +160,9 @@ export BENCH_META_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null ||
   git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
 export BENCH_META_BUILD_TYPE="$BUILD_TYPE"
 export BENCH_META_OPENBLAS="$(dpkg-query -W -f='${Package} ${Version}' libopenblas0-pthread 2>/dev/null || true)"
-export BENCH_META_CORETYPE="${OPENBLAS_CORETYPE:-}"
+export BENCH_META_OPENBLAS_ENV="$OPENBLAS_ENV_GIVEN ($(
+  [ "$KEEP_OPENBLAS_ENV" = 1 ] && echo kept || echo 'unset for this run'))"
+export BENCH_META_ROUNDS="$ROUNDS"
 export BENCH_META_TORCH="$("$TORCH_PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo missing)"
 export BENCH_META_JAX="$("$JAX_PYTHON" -c 'import jax, jaxlib; print(jax.__version__, "/", jaxlib.__version__)' 2>/dev/null || echo missing)"
 export BENCH_META_NOTE="$NOTE"
@@ -148,11 +175,13 @@ with open(env["BENCH_META_FAILURES"]) as f:
 meta = {
     "date": env["BENCH_META_DATE"], "command": env["BENCH_META_COMMAND"],
     "duration_s": int(env["BENCH_META_DURATION"]), "cpu_model": env["BENCH_META_CPU"],
+    "cpu_detail": env["BENCH_META_CPU_DETAIL"],
     "nproc": env["BENCH_META_NPROC"], "memory": env["BENCH_META_MEMORY"],
     "kernel": env["BENCH_META_KERNEL"], "load_before": env["BENCH_META_LOAD_BEFORE"],
     "load_after": env["BENCH_META_LOAD_AFTER"], "loom_commit": env["BENCH_META_COMMIT"],
     "build_type": env["BENCH_META_BUILD_TYPE"], "openblas": env["BENCH_META_OPENBLAS"],
-    "openblas_coretype": env["BENCH_META_CORETYPE"], "torch_version": env["BENCH_META_TORCH"],
+    "openblas_env": env["BENCH_META_OPENBLAS_ENV"], "rounds": int(env["BENCH_META_ROUNDS"]),
+    "torch_version": env["BENCH_META_TORCH"],
     "jax_version": env["BENCH_META_JAX"], "note": env["BENCH_META_NOTE"],
     "suite_failures": failures,
 }

@@ -66,7 +66,8 @@ inline double elapsed_ms(std::chrono::steady_clock::time_point start) {
 
 // Runs `body` under `policy` and returns the statistics of the timed runs.
 template <typename Body> Timing time_runs(Body&& body, const TimingPolicy& policy) {
-  for (int i = 0; i < policy.warmup; ++i) body();
+  for (int i = 0; i < policy.warmup; ++i)
+    body();
   std::vector<double> samples;
   double total_ms = 0.0;
   while (static_cast<int>(samples.size()) < policy.max_runs &&

@@ -28,11 +28,11 @@ namespace {
 struct Options {
   std::string model = "mlp";
   std::string optimizer = "adam";
-  int64_t epochs = 3;
-  int64_t batch = 50;
-  std::string target = "interp";
-  int64_t limit_train = 5000;
-  int64_t limit_test = 1000;
+  int64_t epochs = 5;
+  int64_t batch = 64;
+  std::string target = "cpu";
+  int64_t limit_train = 60000;
+  int64_t limit_test = 10000;
   double lr = 0.0; // 0: the optimizer's default below
   int64_t seed = 1;
   std::string data_dir = data::kFashionMnistDir;
@@ -111,16 +111,22 @@ double default_learning_rate(const std::string& optimizer) {
 // Logits [batch, 10] for images [batch, 28, 28].
 Value build_model(nn::ParameterStore& store, Value images, const std::string& model) {
   int64_t batch = images.shape()[0];
+  // Standardize pixels with the training set's mean and standard deviation.
+  images = (images - 0.2860) / 0.3530;
   if (model == "mlp") {
-    nn::Linear hidden(store, "fc1", kImageSide * kImageSide, 128,
-                      {.weight_init = nn::Init::he_uniform()});
-    nn::Linear out(store, "fc2", 128, data::kFashionMnistClasses);
-    return out(relu(hidden(reshape(images, {batch, kImageSide * kImageSide}))));
+    // Batch norm after each hidden layer: a plain MLP needs more than 5 epochs to pass 88 %.
+    nn::Linear fc1(store, "fc1", kImageSide * kImageSide, 512, {.weight_init = nn::Init::he_uniform()});
+    nn::BatchNorm bn1(store, "bn1", 512);
+    nn::Linear fc2(store, "fc2", 512, 256, {.weight_init = nn::Init::he_uniform()});
+    nn::BatchNorm bn2(store, "bn2", 256);
+    nn::Linear out(store, "fc3", 256, data::kFashionMnistClasses);
+    Value h = relu(bn1(fc1(reshape(images, {batch, kImageSide * kImageSide}))));
+    return out(relu(bn2(fc2(h))));
   }
-  nn::Conv2d conv1(store, "conv1", 1, 8, {3, 3}, {.pads = {1, 1}});
-  nn::Conv2d conv2(store, "conv2", 8, 16, {3, 3}, {.pads = {1, 1}});
+  nn::Conv2d conv1(store, "conv1", 1, 32, {3, 3}, {.pads = {1, 1}});
+  nn::Conv2d conv2(store, "conv2", 32, 64, {3, 3}, {.pads = {1, 1}});
   nn::MaxPool2d pool{.kernel = {2, 2}};
-  nn::Linear hidden(store, "fc1", 16 * 7 * 7, 128, {.weight_init = nn::Init::he_uniform()});
+  nn::Linear hidden(store, "fc1", 64 * 7 * 7, 128, {.weight_init = nn::Init::he_uniform()});
   nn::Linear out(store, "fc2", 128, data::kFashionMnistClasses);
   Value x = reshape(images, {batch, 1, kImageSide, kImageSide});
   x = pool(relu(conv1(x)));

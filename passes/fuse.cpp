@@ -25,7 +25,7 @@ public:
 
   // Adds the fusion node and redirects the group's readers to its results. The group's
   // original nodes are left without readers (the caller removes them).
-  void build(int serial) {
+  void build() {
     std::vector<ir::Node*> members = group_.members;
     std::sort(members.begin(), members.end(), [&](const ir::Node* a, const ir::Node* b) {
       return position_.at(a) < position_.at(b);
@@ -33,9 +33,7 @@ public:
     collect_inputs(members);
     std::vector<ir::Value*> outputs = collect_outputs(members);
 
-    auto body = std::make_unique<ir::Function>(std::string(fusion::kind_name(group_.kind)) +
-                                                   "_fusion_" + std::to_string(serial),
-                                               fn_.parent());
+    auto body = std::make_unique<ir::Function>("fusion", fn_.parent()); // named later
     std::unordered_map<const ir::Value*, ir::Value*> in_body;
     for (size_t i = 0; i < inputs_.size(); ++i)
       in_body[inputs_[i]] = body->add_param("p" + std::to_string(i), inputs_[i]->type());
@@ -135,6 +133,16 @@ private:
   std::vector<ir::Value*> inputs_;
 };
 
+// Bodies are numbered in program order, so printed IR reads top to bottom.
+void name_bodies_in_order(ir::Function& fn) {
+  int serial = 0;
+  for (const auto& n : fn.nodes()) {
+    if (n->op() != Op::Fusion || !n->body()) continue;
+    std::string kind = n->attrs().has("kind") ? n->attrs().get_string("fusion", "kind") : "";
+    n->body()->set_name(kind + "_fusion_" + std::to_string(serial++));
+  }
+}
+
 } // namespace
 
 bool fuse(ir::Function& fn) {
@@ -144,10 +152,11 @@ bool fuse(ir::Function& fn) {
   for (int i = 0; i < fn.num_nodes(); ++i)
     position[fn.nodes()[i].get()] = i;
   for (int id = 0; id < static_cast<int>(plan.groups.size()); ++id)
-    GroupBuilder(fn, plan, id, position).build(id);
+    GroupBuilder(fn, plan, id, position).build();
   // The grouped nodes (and cheap nodes that only fed copies) have no readers left.
   eliminate_dead_code(fn);
   restore_topological_order(fn);
+  name_bodies_in_order(fn);
   return true;
 }
 

@@ -72,4 +72,10 @@ struct FusionPlan {
 // path leaves it and comes back), so replacing groups by nodes creates no cycle.
 FusionPlan plan_fusion(const ir::Function& fn);
 
+// Phase 3 of planning (passes/fusion_merge.cpp): merges loop groups into multi-output
+// loop groups of one output shape, producer into consumer or siblings reading a common
+// value, when that creates no cycle and keeps parameter updates writable in place.
+// Removes the groups emptied by merging.
+void merge_loop_groups(const ir::Function& fn, FusionPlan& plan);
+
 } // namespace loom::passes::fusion

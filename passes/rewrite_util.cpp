@@ -1,5 +1,6 @@
 #include "passes/rewrite_util.h"
 
+#include <cmath>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -21,10 +22,9 @@ std::optional<double> splat_value(const ir::Value* v) {
   double first = lit.as_double(0);
   for (int64_t i = 1; i < n; ++i) {
     double x = lit.as_double(i);
-    // Compare bit patterns of the doubles' meaning: NaN splats are not splats we rewrite.
-    if (!(x == first)) return std::nullopt;
+    if (x != first) return std::nullopt;
   }
-  if (first != first) return std::nullopt; // NaN
+  if (std::isnan(first)) return std::nullopt; // no identity involves NaN
   return first;
 }
 
@@ -51,9 +51,8 @@ bool is_topologically_ordered(const ir::Function& fn) {
   return true;
 }
 
-std::vector<ir::Node*>
-topological_order(const ir::Function& fn, const std::function<int64_t(const ir::Node*)>& priority,
-                  const std::function<std::vector<ir::Node*>(const ir::Node*)>& extra_deps) {
+std::vector<ir::Node*> topological_order(const ir::Function& fn,
+                                         const std::function<int64_t(const ir::Node*)>& priority) {
   const auto& nodes = fn.nodes();
   std::unordered_map<const ir::Node*, int> position;
   for (size_t i = 0; i < nodes.size(); ++i)
@@ -67,10 +66,6 @@ topological_order(const ir::Function& fn, const std::function<int64_t(const ir::
     std::unordered_set<const ir::Node*> preds;
     for (const ir::Value* v : n->operands())
       preds.insert(v->def());
-    if (extra_deps)
-      for (ir::Node* d : extra_deps(n))
-        preds.insert(d);
-    preds.erase(n);
     pending[n] = static_cast<int>(preds.size());
     for (const ir::Node* p : preds)
       successors[p].push_back(n);

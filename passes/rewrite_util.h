@@ -29,10 +29,8 @@ bool is_topologically_ordered(const ir::Function& fn);
 
 // A topological order of fn's nodes: parameters first, then Kahn's algorithm picking,
 // among the ready nodes, the one with the smallest `priority` (ties: current position).
-// `extra_deps` adds ordering constraints (node -> nodes that must come before it).
-std::vector<ir::Node*> topological_order(
-    const ir::Function& fn, const std::function<int64_t(const ir::Node*)>& priority,
-    const std::function<std::vector<ir::Node*>(const ir::Node*)>& extra_deps = nullptr);
+std::vector<ir::Node*> topological_order(const ir::Function& fn,
+                                         const std::function<int64_t(const ir::Node*)>& priority);
 
 // Puts the nodes into SSA order if a rewrite left them out of it, keeping the current
 // relative order wherever possible. Returns true if the order changed.

@@ -12,6 +12,6 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOOM_WERROR="${
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 
 if [ "${LOOM_SKIP_MAIN_JOB:-0}" != "1" ]; then
-  echo "== main job: the symbolic example, compiled and run on the interpreter"
-  "$BUILD_DIR/bin/example-symbolic"
+  echo "== main job: train an MLP on Fashion-MNIST with compiled CPU code, then evaluate it"
+  "$BUILD_DIR/bin/fashion-mnist" --model=mlp --epochs "${LOOM_EPOCHS:-5}"
 fi

@@ -33,7 +33,8 @@ std::vector<float> random_matrix(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<float> m(static_cast<size_t>(n * n));
-  for (float& x : m) x = dist(rng);
+  for (float& x : m)
+    x = dist(rng);
   return m;
 }
 
@@ -45,7 +46,8 @@ void check_product(int64_t n, const std::vector<float>& a, const std::vector<flo
     int64_t i = (probe * 7919) % n, j = (probe * 104729) % n;
     double expected = 0.0;
     for (int64_t k = 0; k < n; ++k)
-      expected += static_cast<double>(a[static_cast<size_t>(i * n + k)]) * b[static_cast<size_t>(k * n + j)];
+      expected += static_cast<double>(a[static_cast<size_t>(i * n + k)]) *
+                  b[static_cast<size_t>(k * n + j)];
     double got = c[static_cast<size_t>(i * n + j)];
     if (std::fabs(got - expected) > 1e-3 * std::sqrt(static_cast<double>(n)))
       throw std::runtime_error("cblas_sgemm result differs from the reference at (" +
@@ -54,7 +56,8 @@ void check_product(int64_t n, const std::vector<float>& a, const std::vector<flo
 }
 
 void measure_sgemm(int64_t n, const TimingPolicy& policy) {
-  std::vector<float> a = random_matrix(n, 1), b = random_matrix(n, 2), c(static_cast<size_t>(n * n));
+  std::vector<float> a = random_matrix(n, 1), b = random_matrix(n, 2),
+                     c(static_cast<size_t>(n * n));
   int dim = static_cast<int>(n);
   auto run = [&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, dim, dim, dim, 1.0f, a.data(), dim,
@@ -81,7 +84,8 @@ std::vector<int64_t> parse_sizes(const std::string& text) {
   std::string item;
   while (std::getline(in, item, ',')) {
     int64_t n = std::atoll(item.c_str());
-    if (n < 1) throw std::invalid_argument("--sizes expects a list like 1024,2048, got '" + text + "'");
+    if (n < 1)
+      throw std::invalid_argument("--sizes expects a list like 1024,2048, got '" + text + "'");
     sizes.push_back(n);
   }
   return sizes;
@@ -100,9 +104,11 @@ int main(int argc, char** argv) {
       else if (arg == "--min-seconds" && i + 1 < argc)
         policy.min_seconds = std::atof(argv[++i]);
       else
-        throw std::invalid_argument("usage: loom-bench-openblas [--sizes 1024,2048] [--min-seconds S]");
+        throw std::invalid_argument(
+            "usage: loom-bench-openblas [--sizes 1024,2048] [--min-seconds S]");
     }
-    for (int64_t n : sizes) measure_sgemm(n, policy);
+    for (int64_t n : sizes)
+      measure_sgemm(n, policy);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "loom-bench-openblas: " << e.what() << "\n";

@@ -59,7 +59,8 @@ inline float lane_sum(Vec v) {
   float lanes[kLanes];
   store(lanes, v);
   float sum = 0;
-  for (float x : lanes) sum += x;
+  for (float x : lanes)
+    sum += x;
   return sum;
 }
 
@@ -67,21 +68,26 @@ inline float lane_sum(Vec v) {
 // returned sum keeps the compiler from dropping the work.
 __attribute__((noinline)) float fma_chains(int64_t iterations, float seed) {
   Vec acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = splat(seed + static_cast<float>(c));
+  for (int c = 0; c < kChains; ++c)
+    acc[c] = splat(seed + static_cast<float>(c));
   const Vec scale = splat(0.999999f), offset = splat(1e-7f);
   for (int64_t i = 0; i < iterations; ++i)
-    for (int c = 0; c < kChains; ++c) acc[c] = fma(acc[c], scale, offset);
+    for (int c = 0; c < kChains; ++c)
+      acc[c] = fma(acc[c], scale, offset);
   float sum = 0;
-  for (int c = 0; c < kChains; ++c) sum += lane_sum(acc[c]);
+  for (int c = 0; c < kChains; ++c)
+    sum += lane_sum(acc[c]);
   return sum;
 }
 
 // Runs `work(thread_index)` on `threads` threads at once (the caller is thread 0).
 template <typename Work> void run_on_threads(int threads, Work&& work) {
   std::vector<std::thread> helpers;
-  for (int t = 1; t < threads; ++t) helpers.emplace_back([&work, t] { work(t); });
+  for (int t = 1; t < threads; ++t)
+    helpers.emplace_back([&work, t] { work(t); });
   work(0);
-  for (std::thread& h : helpers) h.join();
+  for (std::thread& h : helpers)
+    h.join();
 }
 
 void measure_fma(int threads, const TimingPolicy& policy) {
@@ -146,11 +152,13 @@ void measure_stream_triad(int threads, const TimingPolicy& policy) {
       [&] {
         run_on_threads(threads, [&](int t) {
           auto [begin, end] = slice_of(t, threads, kStreamElements);
-          for (int64_t i = begin; i < end; ++i) out[i] = in1[i] + scale * in2[i];
+          for (int64_t i = begin; i < end; ++i)
+            out[i] = in1[i] + scale * in2[i];
         });
       },
       policy);
-  if (a[kStreamElements / 2] != 7.0) throw std::runtime_error("STREAM triad computed a wrong value");
+  if (a[kStreamElements / 2] != 7.0)
+    throw std::runtime_error("STREAM triad computed a wrong value");
   double bytes = 3.0 * sizeof(double) * static_cast<double>(kStreamElements);
   JsonLine()
       .add("suite", "peak")
@@ -189,8 +197,10 @@ int main(int argc, char** argv) {
       else
         throw std::invalid_argument("usage: loom-bench-peak [--threads 1,2] [--min-seconds S]");
     }
-    for (int threads : thread_counts) measure_fma(threads, policy);
-    for (int threads : thread_counts) measure_stream_triad(threads, policy);
+    for (int threads : thread_counts)
+      measure_fma(threads, policy);
+    for (int threads : thread_counts)
+      measure_stream_triad(threads, policy);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "loom-bench-peak: " << e.what() << "\n";

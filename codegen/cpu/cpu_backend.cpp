@@ -215,7 +215,7 @@ int64_t emit_cpu_object(const ir::Function& fn, const std::string& path, const C
 
 bool cpu_supports(Op op) {
   // Generated loop kernels and BLAS calls; other ops run through interpreter kernels.
-  if (has_trait(op, kElementwise) || op == Op::MatMul || op == Op::Iota || op == Op::Constant ||
+  if (has_trait(op, kElementwise) || has_trait(op, kRandom) || op == Op::MatMul || op == Op::Iota || op == Op::Constant ||
       op == Op::Parameter || op == Op::Fusion)
     return true;
   switch (op) {

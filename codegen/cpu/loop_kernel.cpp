@@ -2,6 +2,8 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include <array>
+#include <cmath>
 #include <limits>
 #include <map>
 
@@ -37,7 +39,9 @@ bool lowerable_node(const ir::Node& n) {
   case Op::Transpose:
   case Op::Slice:
   case Op::Pad:
-  case Op::Concat: return true;
+  case Op::Concat:
+  case Op::RandomUniform:
+  case Op::RandomNormal: return true;
   default: return is_reduce(op);
   }
 }
@@ -169,6 +173,8 @@ private:
       return emit(n.operand(0), in);
     }
     case Op::Pad: return pad(n, idx);
+    case Op::RandomUniform:
+    case Op::RandomNormal: return random(n, idx);
     case Op::Concat: return concat(n, idx);
     case Op::Select: {
       llvm::Value* c = emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
@@ -187,6 +193,55 @@ private:
       return binary(n.op(), a, c, n.operand(0)->dtype());
     }
     throw_error(ErrorCode::Internal, "cpu codegen: cannot lower " + std::string(n.name()));
+  }
+
+  // Philox-4x32-10 keyed by the seed with the element's linear index as counter: the
+  // same recipe as runtime/interp/random_util.h, so results match bit for bit.
+  std::array<llvm::Value*, 4> philox(llvm::Value* seed, llvm::Value* index) {
+    llvm::Type* i32 = b_.getInt32Ty();
+    llvm::Type* i64t = b_.getInt64Ty();
+    std::array<llvm::Value*, 4> c = {b_.CreateTrunc(index, i32), b_.CreateTrunc(b_.CreateLShr(index, 32), i32),
+                                     b_.getInt32(0), b_.getInt32(0)};
+    llvm::Value* k0 = b_.CreateTrunc(seed, i32);
+    llvm::Value* k1 = b_.CreateTrunc(b_.CreateLShr(seed, 32), i32);
+    for (int round = 0; round < 10; ++round) {
+      if (round > 0) {
+        k0 = b_.CreateAdd(k0, b_.getInt32(0x9E3779B9));
+        k1 = b_.CreateAdd(k1, b_.getInt32(0xBB67AE85));
+      }
+      llvm::Value* p0 = b_.CreateMul(b_.CreateZExt(c[0], i64t), b_.getInt64(0xD2511F53));
+      llvm::Value* p1 = b_.CreateMul(b_.CreateZExt(c[2], i64t), b_.getInt64(0xCD9E8D57));
+      auto hi = [&](llvm::Value* p) { return b_.CreateTrunc(b_.CreateLShr(p, 32), i32); };
+      c = {b_.CreateXor(b_.CreateXor(hi(p1), c[1]), k0), b_.CreateTrunc(p1, i32),
+           b_.CreateXor(b_.CreateXor(hi(p0), c[3]), k1), b_.CreateTrunc(p0, i32)};
+    }
+    return c;
+  }
+
+  llvm::Value* unit_float(llvm::Value* word) { // (r >> 8) * 2^-24, exact in f32
+    return b_.CreateFMul(b_.CreateUIToFP(b_.CreateLShr(word, 8), b_.getFloatTy()),
+                         llvm::ConstantFP::get(b_.getFloatTy(), 0x1p-24));
+  }
+
+  llvm::Value* random(const ir::Node& n, const Index& idx) {
+    llvm::Value* seed = emit(n.operand(0), {});
+    auto r = philox(seed, linearize(n.result()->shape(), idx));
+    DType dt = n.result()->dtype();
+    llvm::Type* f64 = b_.getDoubleTy();
+    if (n.op() == Op::RandomUniform) {
+      if (dt == DType::F32) return unit_float(r[0]);
+      llvm::Value* bits = b_.CreateXor(b_.CreateShl(b_.CreateZExt(r[0], b_.getInt64Ty()), 21),
+                                       b_.CreateZExt(b_.CreateLShr(r[1], 11), b_.getInt64Ty()));
+      return b_.CreateFMul(b_.CreateUIToFP(bits, f64), llvm::ConstantFP::get(f64, 0x1p-53));
+    }
+    // Box-Muller in f64 with u1 in (0, 1].
+    llvm::Value* u1 = b_.CreateFSub(llvm::ConstantFP::get(f64, 1.0), b_.CreateFPExt(unit_float(r[0]), f64));
+    llvm::Value* u2 = b_.CreateFPExt(unit_float(r[1]), f64);
+    llvm::Value* radius = emit_libm_call(b_, "sqrtf", "sqrt",
+                                         {b_.CreateFMul(llvm::ConstantFP::get(f64, -2.0), emit_libm_call(b_, "logf", "log", {u1}))});
+    llvm::Value* angle = emit_libm_call(b_, "cosf", "cos", {b_.CreateFMul(llvm::ConstantFP::get(f64, 2.0 * M_PI), u2)});
+    llvm::Value* z = b_.CreateFMul(radius, angle);
+    return dt == DType::F64 ? z : b_.CreateFPTrunc(z, register_type(ctx_, dt));
   }
 
   size_t param_slot(const ir::Value* v) {

@@ -172,7 +172,7 @@ private:
     const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
     std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
     if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) || has_trait(n.op(), kReduction) ||
-                  n.op() == Op::Iota))
+                  has_trait(n.op(), kRandom) || n.op() == Op::Iota))
       body = wrap_node(scratch_, n, name);
     if (body && kind != "contraction" && can_lower_loop_body(*body)) {
       LoopKernel k = emit_loop_kernel(*module_, name, *body);

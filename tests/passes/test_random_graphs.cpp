@@ -263,7 +263,7 @@ private:
 
 } // namespace
 
-TEST_CASE("-O2 preserves results of 500 random graphs", "[passes][property]") {
+TEST_CASE("the O2 pipeline preserves results of 500 random graphs", "[passes][property]") {
   constexpr uint32_t kGraphs = 500;
   int fused_graphs = 0, in_place_updates = 0;
   for (uint32_t seed = 1; seed <= kGraphs; ++seed) {

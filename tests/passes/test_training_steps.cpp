@@ -56,11 +56,11 @@ void check_preserved(const Graph& graph) {
 } // namespace
 
 // The MLP 784-1024-1024-10 (batch 256, softmax cross-entropy, SGD) compiles to 36
-// kernels (passes/README.md lists them): 3 forward contractions (matmul + bias + relu),
-// 4 kernels for the log-softmax loss and 7 for its gradient, 5 transposes feeding
-// gradient matmuls, 2 relu masks, 2 contractions for input gradients with the mask
-// as epilogue, 3 for weight gradients with the learning rate as epilogue, 3 bias
-// gradient reductions, 6 in-place parameter updates and the one_hot of the labels.
+// kernels (listed in passes/README.md): 3 forward contractions (matmul + bias + relu),
+// 5 kernels for the log-softmax loss and 6 for its gradient, the one_hot of the labels,
+// 5 transposes feeding gradient matmuls, 2 relu masks, 2 input-gradient contractions
+// (mask as epilogue), 3 weight-gradient contractions (learning rate as epilogue), 3
+// bias-gradient reductions (same) and 6 parameter updates written in place.
 TEST_CASE("MLP training step: kernel count and memory", "[passes][training]") {
   std::unique_ptr<Graph> graph = test::mlp_training_step();
   ir::Function& fn = graph->function();
