@@ -1,6 +1,6 @@
 // loom-run: compiles a model in-process and runs it on .npy inputs.
 //
-//   loom-run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--target=interp]
+//   loom-run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--target=cpu|interp]
 //            [--function NAME] [--bench N]
 //
 // Each output is written to DIR/<output name>.npy (or summarized on stdout without
@@ -16,18 +16,19 @@
 #include "ir/serialize.h"
 #include "runtime/npy.h"
 #include "tools/cli.h"
+#include "tools/model_loader.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: loom-run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--target=interp]\n"
+    "usage: loom-run MODEL --input NAME=FILE.npy ... [--output-dir DIR] [--target=cpu|interp]\n"
     "                [--function NAME] [--bench N]\n";
 
 struct Options {
   std::string model;
   std::map<std::string, std::string> inputs; // name -> .npy path
   std::string output_dir;
-  std::string target = "interp";
+  std::string target = "cpu";
   std::string function;
   int bench = 0;
 };
@@ -98,12 +99,17 @@ void bench(loom::Executable& exe, const loom::TensorMap& inputs, int n) {
 
 int run(int argc, char** argv) {
   Options o = parse_options(argc, argv);
-  auto module = loom::ir::read_module_file(o.model);
-  const loom::ir::Function& fn = pick_function(*module, o.function);
-  auto exe = loom::compile(fn, {.target = o.target});
-
   loom::TensorMap inputs;
   for (const auto& [name, path] : o.inputs) inputs[name] = loom::read_npy(path);
+  // ONNX models take symbolic dimensions and shape-like inputs from the given inputs.
+  loom::OnnxImportOptions onnx;
+  for (const auto& [name, tensor] : inputs) {
+    onnx.input_shapes[name] = tensor.shape();
+    onnx.known_inputs[name] = tensor;
+  }
+  auto module = loom::cli::load_model(o.model, onnx);
+  const loom::ir::Function& fn = pick_function(*module, o.function);
+  auto exe = loom::compile(fn, {.target = o.target});
   loom::TensorMap outputs;
   try {
     outputs = exe->run(inputs);

@@ -18,16 +18,18 @@
 #include "ir/serialize.h"
 #include "passes/pass.h"
 #include "tools/cli.h"
+#include "tools/model_loader.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: loomc MODEL --target=cpu --emit=obj|llvm|ir -o OUT [--function NAME] [--entry NAME]\n"
-    "             [--time-passes] [--mem-report]\n";
+    "usage: loomc MODEL.loom|.loompb|.onnx --target=cpu --emit=obj|llvm|ir -o OUT [--function NAME]\n"
+    "             [--entry NAME] [--shape NAME=d0,d1,...] [--time-passes] [--mem-report]\n";
 
 struct Options {
   std::string model, output, target = "cpu", emit = "obj", function, entry = "loom_entry";
   bool time_passes = false, mem_report = false;
+  loom::OnnxImportOptions onnx;
 };
 
 Options parse(int argc, char** argv) {
@@ -45,6 +47,7 @@ Options parse(int argc, char** argv) {
     else if (auto v = args.value("--emit")) o.emit = *v;
     else if (auto v = args.value("--function")) o.function = *v;
     else if (auto v = args.value("--entry")) o.entry = *v;
+    else if (auto v = args.value("--shape")) o.onnx.input_shapes.insert(loom::cli::parse_shape_flag(*v));
     else {
       std::string a = args.next();
       if (a.starts_with("-")) loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
@@ -119,7 +122,7 @@ std::string header_for(const loom::ir::Function& fn, const std::string& entry, i
 
 int run(int argc, char** argv) {
   Options o = parse(argc, argv);
-  auto module = loom::ir::read_module_file(o.model);
+  auto module = loom::cli::load_model(o.model, o.onnx);
   const loom::ir::Function& fn = pick_function(*module, o.function);
   loom::codegen::CpuOptions cpu;
   cpu.entry_name = o.entry;
