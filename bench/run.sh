@@ -142,52 +142,45 @@ done
 
 # --- The report --------------------------------------------------------------------------
 
-export BENCH_META_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
-export BENCH_META_COMMAND="$COMMAND"
-export BENCH_META_DURATION="$((SECONDS - START_SECONDS))"
-export BENCH_META_CPU="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
-export BENCH_META_CPU_DETAIL="$(lscpu | awk -F: '
+OPENBLAS_ENV_NOTE="$OPENBLAS_ENV_GIVEN ($([ "$KEEP_OPENBLAS_ENV" = 1 ] && echo kept || echo 'unset for this run'))"
+COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if ! git -C "$ROOT" diff --quiet HEAD 2>/dev/null; then COMMIT="$COMMIT + uncommitted changes"; fi
+CPU_DETAIL="$(lscpu | awk -F: '
   /^CPU family/ {gsub(/ /, "", $2); family = $2} /^Model:/ {gsub(/ /, "", $2); model = $2}
   /^L2 cache/ {sub(/^ +/, "", $2); l2 = $2} /^L3 cache/ {sub(/^ +/, "", $2); l3 = $2}
-  END {printf "family %s model %s, L2 %s, L3 %s", family, model, l2, l3}'), $(
-  grep -q avx512f /proc/cpuinfo && echo AVX-512 || echo 'no AVX-512')"
-export BENCH_META_NPROC="$(nproc)"
-export BENCH_META_MEMORY="$(free -h | awk '/^Mem:/ {print $2}')"
-export BENCH_META_KERNEL="$(uname -sr)"
-export BENCH_META_LOAD_BEFORE="$LOAD_BEFORE"
-export BENCH_META_LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
-export BENCH_META_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
-  git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
-export BENCH_META_BUILD_TYPE="$BUILD_TYPE"
-export BENCH_META_OPENBLAS="$(dpkg-query -W -f='${Package} ${Version}' libopenblas0-pthread 2>/dev/null || true)"
-export BENCH_META_OPENBLAS_ENV="$OPENBLAS_ENV_GIVEN ($(
-  [ "$KEEP_OPENBLAS_ENV" = 1 ] && echo kept || echo 'unset for this run'))"
-export BENCH_META_ROUNDS="$ROUNDS"
-export BENCH_META_TORCH="$("$TORCH_PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo missing)"
-export BENCH_META_JAX="$("$JAX_PYTHON" -c 'import jax, jaxlib; print(jax.__version__, "/", jaxlib.__version__)' 2>/dev/null || echo missing)"
-export BENCH_META_NOTE="$NOTE"
-export BENCH_META_FAILURES="$FAILURES"
-/usr/bin/python3 - "$RUN_DIR/meta.json" <<'EOF'
-import json, os, sys
-env = os.environ
-with open(env["BENCH_META_FAILURES"]) as f:
-    failures = [line.strip() for line in f if line.strip()]
-meta = {
-    "date": env["BENCH_META_DATE"], "command": env["BENCH_META_COMMAND"],
-    "duration_s": int(env["BENCH_META_DURATION"]), "cpu_model": env["BENCH_META_CPU"],
-    "cpu_detail": env["BENCH_META_CPU_DETAIL"],
-    "nproc": env["BENCH_META_NPROC"], "memory": env["BENCH_META_MEMORY"],
-    "kernel": env["BENCH_META_KERNEL"], "load_before": env["BENCH_META_LOAD_BEFORE"],
-    "load_after": env["BENCH_META_LOAD_AFTER"], "loom_commit": env["BENCH_META_COMMIT"],
-    "build_type": env["BENCH_META_BUILD_TYPE"], "openblas": env["BENCH_META_OPENBLAS"],
-    "openblas_env": env["BENCH_META_OPENBLAS_ENV"], "rounds": int(env["BENCH_META_ROUNDS"]),
-    "torch_version": env["BENCH_META_TORCH"],
-    "jax_version": env["BENCH_META_JAX"], "note": env["BENCH_META_NOTE"],
-    "suite_failures": failures,
-}
-with open(sys.argv[1], "w") as f:
+  END {printf "family %s model %s, L2 %s, L3 %s", family, model, l2, l3}')"
+if grep -q avx512f /proc/cpuinfo; then CPU_DETAIL="$CPU_DETAIL, AVX-512"; fi
+
+# The run's description as key=value arguments; report.py reads the JSON.
+/usr/bin/python3 - "$RUN_DIR/meta.json" "$FAILURES" \
+  "date=$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  "command=$COMMAND" \
+  "duration_s=$((SECONDS - START_SECONDS))" \
+  "cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
+  "cpu_detail=$CPU_DETAIL" \
+  "nproc=$(nproc)" \
+  "memory=$(free -h | awk '/^Mem:/ {print $2}')" \
+  "kernel=$(uname -sr)" \
+  "load_before=$LOAD_BEFORE" \
+  "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "loom_commit=$COMMIT" \
+  "build_type=$BUILD_TYPE" \
+  "openblas=$(dpkg-query -W -f='${Package} ${Version}' libopenblas0-pthread 2>/dev/null || true)" \
+  "openblas_env=$OPENBLAS_ENV_NOTE" \
+  "rounds=$ROUNDS" \
+  "torch_version=$("$TORCH_PYTHON" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo missing)" \
+  "jax_version=$("$JAX_PYTHON" -c 'import jax, jaxlib; print(jax.__version__, "/", jaxlib.__version__)' 2>/dev/null || echo missing)" \
+  "note=$NOTE" <<'PYTHON'
+import json, sys
+out, failures_file, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+meta = dict(pair.split("=", 1) for pair in pairs)
+for key in ("duration_s", "rounds"):
+    meta[key] = int(meta[key])
+with open(failures_file) as f:
+    meta["suite_failures"] = [line.strip() for line in f if line.strip()]
+with open(out, "w") as f:
     json.dump(meta, f, indent=2)
-EOF
+PYTHON
 
 /usr/bin/python3 "$BENCH_DIR/report.py" "$RESULTS" "$RUN_DIR/meta.json" "$OUTPUT"
 log "wrote $OUTPUT (raw lines: $RESULTS)"

@@ -18,6 +18,11 @@
 #include "passes/pass.h"
 #include "runtime/interp/kernels.h"
 #include "tools/cli.h"
+#include "tools/model_loader.h"
+#include "autodiff/autodiff.h"
+#include "codegen/cpu_backend.h"
+#include <algorithm>
+#include <map>
 
 namespace {
 
@@ -33,21 +38,58 @@ constexpr const char* kUsage =
     "  --time-passes          print milliseconds per pass (to stderr)\n"
     "  --mem-report           print the memory plan's sizes (to stderr)\n"
     "  --dot=FILE             write the final graph as Graphviz, fused groups as clusters\n"
-    "  --print-locations      print source locations with the IR\n";
+    "  --print-locations      print source locations with the IR\n"
+    "  --shape NAME=d0,d1,... fix a symbolic input dimension of an .onnx model\n";
+
+// ONNX operators whose import produces each loom op directly (the onnx column is "yes"
+// when one of them is supported by frontend/onnx).
+const std::map<std::string, std::vector<std::string>>& onnx_sources() {
+  static const std::map<std::string, std::vector<std::string>> table = {
+      {"constant", {"Constant"}}, {"parameter", {"Identity"}}, {"iota", {"Range"}},
+      {"random_uniform", {"RandomUniform"}}, {"random_normal", {"RandomNormal"}},
+      {"neg", {"Neg"}}, {"abs", {"Abs"}}, {"sign", {"Sign"}}, {"exp", {"Exp"}}, {"log", {"Log"}},
+      {"sqrt", {"Sqrt"}}, {"rsqrt", {"Reciprocal"}}, {"tanh", {"Tanh"}}, {"sigmoid", {"Sigmoid"}},
+      {"relu", {"Relu"}}, {"sin", {"Sin"}}, {"cos", {"Cos"}}, {"erf", {"Erf"}}, {"floor", {"Floor"}},
+      {"ceil", {"Ceil"}}, {"logical_not", {"Not"}}, {"cast", {"Cast"}}, {"add", {"Add"}}, {"sub", {"Sub"}},
+      {"mul", {"Mul"}}, {"div", {"Div"}}, {"pow", {"Pow"}}, {"maximum", {"Max"}}, {"minimum", {"Min"}},
+      {"eq", {"Equal"}}, {"ne", {"Equal"}}, {"lt", {"Less"}}, {"le", {"LessOrEqual"}}, {"gt", {"Greater"}},
+      {"ge", {"GreaterOrEqual"}}, {"logical_and", {"And"}}, {"logical_or", {"Or"}}, {"select", {"Where"}},
+      {"reduce_sum", {"ReduceSum"}}, {"reduce_max", {"ReduceMax"}}, {"reduce_min", {"ReduceMin"}},
+      {"reduce_prod", {"ReduceProd"}}, {"argmax", {"ArgMax"}}, {"argmin", {"ArgMin"}},
+      {"matmul", {"MatMul", "Gemm"}}, {"reshape", {"Reshape", "Flatten"}}, {"transpose", {"Transpose"}},
+      {"broadcast_to", {"Expand"}}, {"slice", {"Slice"}}, {"concat", {"Concat"}}, {"pad", {"Pad"}},
+      {"gather", {"Gather"}}, {"scatter_add", {"ScatterElements"}}, {"one_hot", {"OneHot"}},
+      {"conv2d", {"Conv"}}, {"conv2d_backprop_input", {"ConvTranspose"}}, {"max_pool2d", {"MaxPool"}},
+      {"avg_pool2d", {"AveragePool"}}};
+  return table;
+}
+
+bool onnx_imports_to(std::string_view mnemonic) {
+  static const std::vector<std::string> supported = loom::supported_onnx_ops();
+  auto it = onnx_sources().find(std::string(mnemonic));
+  if (it == onnx_sources().end()) return false;
+  for (const std::string& name : it->second)
+    if (std::find(supported.begin(), supported.end(), name) != supported.end()) return true;
+  return false;
+}
 
 void list_ops() {
   std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", "name", "operands", "traits", "interp",
               "vjp", "cpu", "cuda", "onnx");
+  auto yes = [](bool b) { return b ? "yes" : "no"; };
   for (int i = 0; i < loom::kNumOps; ++i) {
     const loom::OpInfo& info = loom::op_info(static_cast<loom::Op>(i));
     std::string operands = info.operand_count == loom::kVariadic ? "1+"
                            : info.operand_count == loom::kAnyCount
                                ? "0+"
                                : std::to_string(info.operand_count);
-    const char* interp = loom::interp::has_interp_kernel(info.op) ? "yes" : "no";
+    // The interpreter evaluates parameters and fusion bodies itself.
+    bool interp = loom::interp::has_interp_kernel(info.op) || info.op == loom::Op::Parameter ||
+                  info.op == loom::Op::Fusion;
     std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", std::string(info.mnemonic).c_str(),
-                operands.c_str(), loom::trait_list(info.traits).c_str(), interp, "no", "no", "no",
-                "no");
+                operands.c_str(), loom::trait_list(info.traits).c_str(), yes(interp),
+                yes(loom::autodiff::has_vjp(info.op)), yes(loom::codegen::cpu_supports(info.op)), "no",
+                yes(onnx_imports_to(info.mnemonic)));
   }
 }
 
@@ -67,6 +109,7 @@ struct Options {
   loom::ir::PrintOptions print;
   loom::passes::PipelineOptions pipeline;
   bool mem_report = false;
+  loom::OnnxImportOptions onnx;
 };
 
 void set_pipeline(Options& o, const std::string& flag) {
@@ -106,6 +149,8 @@ bool parse(int argc, char** argv, Options& o) {
       o.mem_report = true;
     else if (auto name = args.value("--print-after"))
       o.pipeline.print_after.push_back(*name);
+    else if (auto shape = args.value("--shape"))
+      o.onnx.input_shapes.insert(loom::cli::parse_shape_flag(*shape));
     else if (auto file = args.value("--dot"))
       o.dot_file = *file;
     else if (auto passes = args.value("--passes"))
@@ -155,7 +200,7 @@ int run(int argc, char** argv) {
                                         ? std::vector<std::string>{}
                                         : loom::passes::pipeline_from_flag(o.pipeline_flag);
 
-  auto module = loom::ir::read_module_file(o.input);
+  auto module = loom::cli::load_model(o.input, o.onnx);
   loom::ir::verify(*module);
   loom::passes::PipelineResult result = loom::passes::run_pipeline(*module, passes, o.pipeline);
 
