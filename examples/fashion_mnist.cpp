@@ -8,6 +8,7 @@
 //   test_accuracy=0.XXXX seconds_per_epoch=S compile_ms=C
 #include <algorithm>
 #include <chrono>
+#include <unistd.h>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -139,8 +140,14 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// Redraws the bar on a terminal at each percent; in a log (not a terminal) only the
+// finished bar of each epoch is written.
 void draw_progress(int64_t epoch, int64_t epochs, int64_t done, int64_t total, double loss) {
   constexpr int kWidth = 30;
+  static const bool terminal = isatty(fileno(stderr)) != 0;
+  int64_t percent = 100 * done / std::max<int64_t>(total, 1);
+  int64_t previous = 100 * (done - 1) / std::max<int64_t>(total, 1);
+  if (terminal ? percent == previous && done != total : done != total) return;
   int filled = static_cast<int>(kWidth * done / std::max<int64_t>(total, 1));
   std::fprintf(stderr, "\repoch %lld/%lld [%s%s] %3lld%% loss %.4f", static_cast<long long>(epoch),
                static_cast<long long>(epochs), std::string(filled, '#').c_str(),

@@ -109,6 +109,34 @@ int32_t loom_rt_interp_call(const uint8_t* module_bytes, int64_t nbytes, void* c
 
 const char* loom_rt_last_error() { return last_error.c_str(); }
 
+void loom_rt_set_error(const char* message) { last_error = message; }
+
+int32_t loom_rt_scatter_add(int32_t dtype, int32_t index_dtype, const void* x, const void* indices,
+                            const void* updates, void* out, int64_t outer, int64_t extent, int64_t inner,
+                            int64_t count) {
+  auto run = [&]<typename T>() -> int32_t {
+    const T* src = static_cast<const T*>(x);
+    const T* upd = static_cast<const T*>(updates);
+    T* dst = static_cast<T*>(out);
+    if (dst != src) std::memcpy(dst, src, sizeof(T) * outer * extent * inner);
+    for (int64_t j = 0; j < count; ++j) {
+      int64_t index = index_dtype == 0 ? static_cast<const int32_t*>(indices)[j] : static_cast<const int64_t*>(indices)[j];
+      if (index < 0) index += extent;
+      if (index < 0 || index >= extent) return 1;
+    }
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < count; ++j) {
+        int64_t index = index_dtype == 0 ? static_cast<const int32_t*>(indices)[j] : static_cast<const int64_t*>(indices)[j];
+        if (index < 0) index += extent;
+        T* row = dst + (o * extent + index) * inner;
+        const T* u = upd + (o * count + j) * inner;
+        for (int64_t i = 0; i < inner; ++i) row[i] += u[i];
+      }
+    return 0;
+  };
+  return dtype == 0 ? run.template operator()<float>() : run.template operator()<double>();
+}
+
 void loom_rt_set_num_threads(int32_t threads) {
   // BLAS runs single-threaded inside loom's own split (runtime/cpu/gemm.h).
   loom::ThreadPool::set_global_threads(threads);
@@ -123,6 +151,8 @@ const RuntimeSymbol* runtime_symbols(int* count) {
       {"loom_rt_parallel_for", reinterpret_cast<void*>(&loom_rt_parallel_for)},
       {"loom_rt_matmul", reinterpret_cast<void*>(&loom_rt_matmul)},
       {"loom_rt_interp_call", reinterpret_cast<void*>(&loom_rt_interp_call)},
+      {"loom_rt_set_error", reinterpret_cast<void*>(&loom_rt_set_error)},
+      {"loom_rt_scatter_add", reinterpret_cast<void*>(&loom_rt_scatter_add)},
       {"loom_rt_conv2d_f32", reinterpret_cast<void*>(&loom_rt_conv2d_f32)},
       {"loom_rt_conv2d_backprop_input_f32", reinterpret_cast<void*>(&loom_rt_conv2d_backprop_input_f32)},
       {"loom_rt_conv2d_backprop_filter_f32", reinterpret_cast<void*>(&loom_rt_conv2d_backprop_filter_f32)},

@@ -32,6 +32,16 @@ void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx, con
 void loom_rt_avg_pool2d_f32(const float* x, float* y, const int64_t* params);
 void loom_rt_avg_pool2d_grad_f32(const float* dy, float* dx, const int64_t* params);
 
+// out = x with updates added at indices along an axis (x viewed as [outer, extent, inner],
+// updates as [outer, count, inner]); duplicates accumulate in index order. dtype 0 = f32,
+// 1 = f64; index_dtype 0 = i32, 1 = i64. Returns 1 if an index is out of range.
+int32_t loom_rt_scatter_add(int32_t dtype, int32_t index_dtype, const void* x, const void* indices,
+                            const void* updates, void* out, int64_t outer, int64_t extent, int64_t inner,
+                            int64_t count);
+
+// Records the message that loom_rt_last_error() returns (generated code's errors).
+void loom_rt_set_error(const char* message);
+
 // Runs one IR function (a serialized .loompb module whose function "main" is the
 // group) on the reference interpreter: buffers are its parameters in order, then its
 // outputs in order. Used for ops and dtypes the code generator does not lower.

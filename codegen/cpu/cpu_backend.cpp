@@ -219,6 +219,11 @@ bool cpu_supports(Op op) {
       op == Op::Parameter || op == Op::Fusion)
     return true;
   switch (op) {
+  case Op::ArgMax:
+  case Op::ArgMin:
+  case Op::OneHot:
+  case Op::Gather:
+  case Op::ScatterAdd:
   case Op::Conv2D:
   case Op::Conv2DBackpropInput:
   case Op::Conv2DBackpropFilter:

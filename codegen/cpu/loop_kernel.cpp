@@ -41,7 +41,11 @@ bool lowerable_node(const ir::Node& n) {
   case Op::Pad:
   case Op::Concat:
   case Op::RandomUniform:
-  case Op::RandomNormal: return true;
+  case Op::RandomNormal:
+  case Op::ArgMax:
+  case Op::ArgMin:
+  case Op::OneHot:
+  case Op::Gather: return true;
   default: return is_reduce(op);
   }
 }
@@ -175,6 +179,10 @@ private:
     case Op::Pad: return pad(n, idx);
     case Op::RandomUniform:
     case Op::RandomNormal: return random(n, idx);
+    case Op::ArgMax:
+    case Op::ArgMin: return arg_reduce(n, idx);
+    case Op::OneHot: return one_hot(n, idx);
+    case Op::Gather: return gather(n, idx);
     case Op::Concat: return concat(n, idx);
     case Op::Select: {
       llvm::Value* c = emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
@@ -244,6 +252,101 @@ private:
     return dt == DType::F64 ? z : b_.CreateFPTrunc(z, register_type(ctx_, dt));
   }
 
+  // Index of the first extreme element along the axis; NaN counts as extreme (first wins).
+  llvm::Value* arg_reduce(const ir::Node& n, const Index& out_idx) {
+    std::string op(n.name());
+    int64_t axis = n.attrs().get_int(op, "axis");
+    bool keepdims = n.attrs().get_bool(op, "keepdims");
+    const ir::Value* x = n.operand(0);
+    DType dt = x->dtype();
+    llvm::Type* t = register_type(ctx_, dt);
+    llvm::AllocaInst* best = entry_.CreateAlloca(t);
+    llvm::AllocaInst* best_at = entry_.CreateAlloca(b_.getInt64Ty());
+    b_.CreateStore(llvm::Constant::getNullValue(t), best);
+    b_.CreateStore(i64(-1), best_at);
+    Index in(x->shape().size());
+    size_t kept = 0;
+    for (size_t d = 0; d < in.size(); ++d)
+      if (static_cast<int64_t>(d) != axis) in[d] = out_idx[keepdims ? d : kept++];
+    bool is_max = n.op() == Op::ArgMax;
+    bool fl = is_float(dt);
+    emit_loop(b_, i64(0), i64(x->shape()[axis]), [&](llvm::Value* k) {
+      in[axis] = k;
+      scopes_.emplace_back();
+      llvm::Value* v = emit(x, in);
+      llvm::Value* cur = b_.CreateLoad(t, best);
+      llvm::Value* first = b_.CreateICmpSLT(b_.CreateLoad(b_.getInt64Ty(), best_at), i64(0));
+      llvm::Value* better;
+      if (fl) {
+        llvm::Value* cur_nan = b_.CreateFCmpUNO(cur, cur);
+        llvm::Value* v_nan = b_.CreateFCmpUNO(v, v);
+        llvm::Value* cmp = is_max ? b_.CreateFCmpOGT(v, cur) : b_.CreateFCmpOLT(v, cur);
+        better = b_.CreateAnd(b_.CreateNot(cur_nan), b_.CreateOr(v_nan, cmp));
+      } else {
+        better = is_max ? b_.CreateICmpSGT(v, cur) : b_.CreateICmpSLT(v, cur);
+      }
+      llvm::Value* take = b_.CreateOr(first, better);
+      b_.CreateStore(b_.CreateSelect(take, v, cur), best);
+      b_.CreateStore(b_.CreateSelect(take, k, b_.CreateLoad(b_.getInt64Ty(), best_at)), best_at);
+      scopes_.pop_back();
+    }, "arg");
+    return b_.CreateLoad(b_.getInt64Ty(), best_at);
+  }
+
+  // Wraps a negative index once (idx + extent); leaves others unchanged.
+  llvm::Value* wrap_index(llvm::Value* index, int64_t extent) {
+    index = b_.CreateSExtOrTrunc(index, b_.getInt64Ty());
+    return b_.CreateSelect(b_.CreateICmpSLT(index, i64(0)), b_.CreateAdd(index, i64(extent)), index);
+  }
+
+  llvm::Value* one_hot(const ir::Node& n, const Index& idx) {
+    int64_t depth = n.attrs().get_int("one_hot", "depth");
+    Index in(idx.begin(), idx.end() - 1);
+    llvm::Value* index = wrap_index(emit(n.operand(0), in), depth);
+    llvm::Value* hit = b_.CreateICmpEQ(index, idx.back());
+    DType dt = n.result()->dtype();
+    if (dt == DType::Bool) return hit;
+    llvm::Type* t = register_type(ctx_, dt);
+    return is_float(dt) ? b_.CreateUIToFP(hit, t) : b_.CreateZExt(hit, t);
+  }
+
+  // out[pre, j..., post] = x[pre, indices[j...], post]. An index out of range raises the
+  // kernel's error flag (reported by the program after the kernel) and reads element 0.
+  llvm::Value* gather(const ir::Node& n, const Index& idx) {
+    int64_t axis = n.attrs().get_int("gather", "axis");
+    const Shape& x_shape = n.operand(0)->shape();
+    int64_t index_rank = n.operand(1)->rank();
+    Index index_idx(idx.begin() + axis, idx.begin() + axis + index_rank);
+    llvm::Value* index = wrap_index(emit(n.operand(1), index_idx), x_shape[axis]);
+    llvm::Value* bad = b_.CreateICmpUGE(index, i64(x_shape[axis]));
+    raise_error_if(bad);
+    Index in(idx.begin(), idx.begin() + axis);
+    in.push_back(b_.CreateSelect(bad, i64(0), index));
+    in.insert(in.end(), idx.begin() + axis + index_rank, idx.end());
+    return emit(n.operand(0), in);
+  }
+
+  void raise_error_if(llvm::Value* condition) {
+    llvm::Module* m = b_.GetInsertBlock()->getModule();
+    llvm::GlobalVariable* flag = m->getGlobalVariable("loom.error_flag", true);
+    if (!flag)
+      flag = new llvm::GlobalVariable(*m, b_.getInt32Ty(), false, llvm::GlobalValue::InternalLinkage,
+                                      b_.getInt32(0), "loom.error_flag");
+    llvm::Function* fn = b_.GetInsertBlock()->getParent();
+    auto* raise = llvm::BasicBlock::Create(ctx_, "raise", fn);
+    auto* cont = llvm::BasicBlock::Create(ctx_, "cont", fn);
+    b_.CreateCondBr(condition, raise, cont);
+    b_.SetInsertPoint(raise);
+    b_.CreateStore(b_.getInt32(1), flag)->setAtomic(llvm::AtomicOrdering::Monotonic);
+    b_.CreateBr(cont);
+    b_.SetInsertPoint(cont);
+    can_fail_ = true;
+  }
+
+public:
+  bool can_fail() const { return can_fail_; }
+
+private:
   size_t param_slot(const ir::Value* v) {
     const auto& params = body_.params();
     for (size_t i = 0; i < params.size(); ++i)
@@ -446,6 +549,7 @@ private:
   std::vector<llvm::Value*> param_ptrs_;
   std::vector<std::map<Key, llvm::Value*>> scopes_;
   std::map<const void*, llvm::GlobalVariable*> globals_;
+  bool can_fail_ = false;
 };
 
 // The row space: all output dims but the last, with the last dim split into tiles when
@@ -540,6 +644,7 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
 
   LoopKernel k;
   k.function = fn;
+  k.can_fail = em.can_fail();
   k.rows = space.rows;
   // Split only work big enough to pay for waking threads; the split never changes results.
   int64_t elements = shape_numel(shape);

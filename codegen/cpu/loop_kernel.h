@@ -21,6 +21,8 @@ struct LoopKernel {
   llvm::Function* function = nullptr;
   int64_t rows = 0;   // size of the parallel row space
   int64_t chunks = 1; // fixed split of the rows over threads
+  // The kernel may set the module's i32 "loom.error_flag" (an index out of range).
+  bool can_fail = false;
 };
 
 // Whether every node of the body can be lowered by emit_loop_kernel (op, dtypes,

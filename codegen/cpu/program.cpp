@@ -166,21 +166,18 @@ private:
       return;
     }
     if (lower_window_op(n)) return;
+    if (n.op() == Op::ScatterAdd && lower_scatter_add(n)) return;
     if (n.op() == Op::Fusion && n.attrs().has("kind") && n.attrs().get_string("fusion", "kind") == "contraction" &&
         lower_contraction(n, name))
       return;
     const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
     std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
     if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) || has_trait(n.op(), kReduction) ||
-                  has_trait(n.op(), kRandom) || n.op() == Op::Iota))
+                  has_trait(n.op(), kRandom) || n.op() == Op::Iota || n.op() == Op::OneHot))
       body = wrap_node(scratch_, n, name);
     if (body && kind != "contraction" && can_lower_loop_body(*body)) {
       LoopKernel k = emit_loop_kernel(*module_, name, *body);
-      llvm::Value* bufs = pointer_array(kernel_buffers(n));
-      llvm::FunctionCallee parallel_for = module_->getOrInsertFunction(
-          "loom_rt_parallel_for", llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
-      b_.CreateCall(parallel_for, {k.function, bufs, b_.getInt64(k.rows), b_.getInt64(k.chunks)});
-      ++kernels_;
+      call_kernel(k, kernel_buffers(n), n);
       return;
     }
     lower_on_interpreter(n, name);
@@ -218,6 +215,57 @@ private:
                            b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g,
                            bs_g});
     ++library_calls_;
+  }
+
+  // Runs a loop kernel over its rows; if it can fail, checks its error flag afterwards
+  // and returns from the entry with the op's message.
+  void call_kernel(const LoopKernel& k, const std::vector<const ir::Value*>& values, const ir::Node& n) {
+    llvm::Value* bufs = pointer_array(values);
+    llvm::FunctionCallee parallel_for = module_->getOrInsertFunction(
+        "loom_rt_parallel_for", llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
+    b_.CreateCall(parallel_for, {k.function, bufs, b_.getInt64(k.rows), b_.getInt64(k.chunks)});
+    ++kernels_;
+    if (!k.can_fail) return;
+    llvm::GlobalVariable* flag = module_->getGlobalVariable("loom.error_flag", true);
+    llvm::Value* raised = b_.CreateICmpNE(b_.CreateLoad(b_.getInt32Ty(), flag), b_.getInt32(0));
+    std::string where = n.loc().known() ? " (node at " + n.loc().str() + ")" : "";
+    std::string message = std::string(n.name()) + ": an index is out of range" + where;
+    return_error_if(raised, message, flag);
+  }
+
+  void return_error_if(llvm::Value* condition, const std::string& message, llvm::GlobalVariable* flag) {
+    llvm::BasicBlock* fail = llvm::BasicBlock::Create(ctx_, "fail", entry_);
+    llvm::BasicBlock* ok = llvm::BasicBlock::Create(ctx_, "ok", entry_);
+    b_.CreateCondBr(condition, fail, ok);
+    b_.SetInsertPoint(fail);
+    if (flag) b_.CreateStore(b_.getInt32(0), flag);
+    llvm::FunctionCallee set_error =
+        module_->getOrInsertFunction("loom_rt_set_error", llvm::FunctionType::get(b_.getVoidTy(), {ptr_}, false));
+    b_.CreateCall(set_error, {b_.CreateGlobalStringPtr(message)});
+    b_.CreateRet(b_.getInt32(1));
+    b_.SetInsertPoint(ok);
+  }
+
+  // scatter_add (f32/f64 with i32/i64 indices) calls the runtime, which reports
+  // out-of-range indices through its return value.
+  bool lower_scatter_add(const ir::Node& n) {
+    DType dt = n.result()->dtype(), it = n.operand(1)->dtype();
+    if (dt != DType::F32 && dt != DType::F64) return false;
+    int64_t axis = n.attrs().get_int("scatter_add", "axis");
+    const Shape& x = n.operand(0)->shape();
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= x[d];
+    for (size_t d = axis + 1; d < x.size(); ++d) inner *= x[d];
+    llvm::FunctionCallee fn = module_->getOrInsertFunction(
+        "loom_rt_scatter_add", llvm::FunctionType::get(i32_, {i32_, i32_, ptr_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_}, false));
+    llvm::Value* status = b_.CreateCall(
+        fn, {b_.getInt32(dt == DType::F32 ? 0 : 1), b_.getInt32(it == DType::I32 ? 0 : 1), buffer(n.operand(0)),
+             buffer(n.operand(1)), buffer(n.operand(2)), buffer(n.result()), b_.getInt64(outer), b_.getInt64(x[axis]),
+             b_.getInt64(inner), b_.getInt64(n.operand(1)->type().numel())});
+    std::string where = n.loc().known() ? " (node at " + n.loc().str() + ")" : "";
+    return_error_if(b_.CreateICmpNE(status, b_.getInt32(0)), "scatter_add: an index is out of range" + where, nullptr);
+    ++library_calls_;
+    return true;
   }
 
   // A contraction fusion: the matmul/conv writes straight into the fusion's output
@@ -265,11 +313,7 @@ private:
     std::vector<const ir::Value*> values(fusion.operands().begin(), fusion.operands().end());
     values.push_back(fusion.result()); // acc, read in place
     values.push_back(fusion.result()); // out
-    llvm::Value* bufs = pointer_array(values);
-    llvm::FunctionCallee parallel_for = module_->getOrInsertFunction(
-        "loom_rt_parallel_for", llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
-    b_.CreateCall(parallel_for, {k.function, bufs, b_.getInt64(k.rows), b_.getInt64(k.chunks)});
-    ++kernels_;
+    call_kernel(k, values, fusion);
     return true;
   }
 

@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "codegen/compile.h"
 #include "ir/error.h"
 #include "tests/cpu/cpu_test_util.h"
 #include "tests/support/op_builder.h"
@@ -130,5 +131,26 @@ TEST_CASE("every op compiled for the CPU matches the interpreter", "[cpu]") {
   for (int i = 0; i < kNumOps; ++i) {
     INFO("op without a CPU test case: " << op_name(static_cast<Op>(i)));
     CHECK(covered.count(static_cast<Op>(i)) == 1);
+  }
+}
+
+TEST_CASE("an index out of range in compiled code is a clear run-time error", "[cpu]") {
+  for (Op op : {Op::Gather, Op::ScatterAdd}) {
+    auto module = op == Op::Gather
+                      ? test::single_op_module(op, {F({5, 4}), I(DType::I64, {3})}, {{"axis", int64_t{0}}})
+                      : test::single_op_module(op, {F({5, 4}), I(DType::I64, {3}), F({3, 4})}, {{"axis", int64_t{0}}});
+    const ir::Function& fn = test::main_function(*module);
+    auto exe = compile(fn, {.target = "cpu"});
+    auto inputs = test::random_inputs(fn, 7);
+    inputs[1].data<int64_t>()[1] = 9; // rows are 0..4 (or -5..-1)
+    try {
+      exe->run(inputs);
+      FAIL("expected a run-time error from " << op_name(op));
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::RuntimeError);
+      CHECK(std::string(e.what()).find(std::string(op_name(op)) + ": an index is out of range") != std::string::npos);
+    }
+    inputs[1].data<int64_t>()[1] = -5; // negative indices count from the end
+    CHECK_NOTHROW(exe->run(inputs));
   }
 }
