@@ -12,6 +12,7 @@
 #include "codegen/compile.h"
 #include "ir/error.h"
 #include "tests/cpu/cpu_test_util.h"
+#include "tests/support/random_graph.h"
 #include "tests/support/op_builder.h"
 
 using namespace loom;
@@ -152,5 +153,15 @@ TEST_CASE("an index out of range in compiled code is a clear run-time error", "[
     }
     inputs[1].data<int64_t>()[1] = -5; // negative indices count from the end
     CHECK_NOTHROW(exe->run(inputs));
+  }
+}
+
+TEST_CASE("500 random graphs compiled for the CPU match the interpreter", "[cpu][property]") {
+  for (uint32_t seed = 1; seed <= 500; ++seed) {
+    std::unique_ptr<ir::Module> module = test::RandomGraph(seed).build();
+    const ir::Function& fn = *module->functions()[0];
+    INFO("seed " << seed);
+    auto inputs = test::random_inputs(fn, seed);
+    CHECK(test::compare_cpu_with_interp(fn, inputs, 1e-5, 1e-5) == "");
   }
 }
