@@ -71,22 +71,28 @@ def better_round(a, b):
     return a if a["median_ms"] <= b["median_ms"] else b
 
 
-def load_results(path):
-    kept = {}
+def to_result(line):
+    return Result(line["suite"], line["case"], line.get("config", ""), line.get("threads", 0), line)
+
+
+def load_lines(path):
     with open(path) as f:
-        for raw in f:
-            raw = raw.strip()
-            if not raw.startswith("{"):
-                continue
-            line = json.loads(raw)
-            key = (line["suite"], line["case"], line.get("config", ""))
-            kept[key] = better_round(kept[key], line) if key in kept else line
-    return [Result(s, c, cfg, line.get("threads", 0), line) for (s, c, cfg), line in kept.items()]
+        return [json.loads(raw) for raw in (r.strip() for r in f) if raw.startswith("{")]
+
+
+def best_rounds(lines):
+    """One Result per suite, case and configuration: the round with the lowest median."""
+    kept = {}
+    for line in lines:
+        key = (line["suite"], line["case"], line.get("config", ""))
+        kept[key] = better_round(kept[key], line) if key in kept else line
+    return [to_result(line) for line in kept.values()]
 
 
 class Results:
-    def __init__(self, results):
-        self.all = results
+    def __init__(self, lines):
+        self.all = best_rounds(lines)
+        self.every_round = [to_result(line) for line in lines]
 
     def of(self, suite, case):
         return [r for r in self.all if r.suite == suite and r.case == case]
@@ -146,8 +152,13 @@ class Limits:
         self.results = results
 
     def _ceiling(self, case, threads, key):
-        """The rate of the best run at `threads` threads (other load only lowers it)."""
-        runs = [r for r in self.results.timed("peak", case) if r.threads == threads]
+        """The rate of the best run at `threads` threads over every measurement of the run
+        (other load only lowers it)."""
+        runs = [
+            r
+            for r in self.results.every_round
+            if r.suite == "peak" and r.case == case and r.threads == threads and r.ok
+        ]
         return max((rate(r.line[key], r.best, 1e9) for r in runs), default=None)
 
     def fma_gflops(self, threads):
@@ -168,12 +179,15 @@ class Limits:
                         label,
                         r.threads,
                         f"{rate(r.line[key], r.median, 1e9):.1f} {unit}",
-                        f"{rate(r.line[key], r.best, 1e9):.1f} {unit}",
+                        f"{self._ceiling(case, r.threads, key):.1f} {unit}",
                         f"{rate(r.line[key], r.line['max_ms'], 1e9):.1f}",
                         r.line["runs"],
                     ]
                 )
-        return table(["limit", "threads", "median", "best run (used for ratios)", "worst run", "runs"], rows)
+        return table(
+            ["limit", "threads", "median", "best run of all rounds (used for ratios)", "worst run", "runs"],
+            rows,
+        )
 
 
 # --- Per-case tables -------------------------------------------------------------------
@@ -465,7 +479,7 @@ def main(argv):
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
-    results = Results(load_results(argv[1]))
+    results = Results(load_lines(argv[1]))
     with open(argv[2]) as f:
         meta = json.load(f)
     with open(argv[3], "w") as f:

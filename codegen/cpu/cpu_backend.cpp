@@ -16,6 +16,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "codegen/cpu/loop_kernel.h"
 #include "codegen/cpu/program.h"
 #include "ir/clone.h"
 #include "ir/error.h"
@@ -215,7 +216,8 @@ int64_t emit_cpu_object(const ir::Function& fn, const std::string& path, const C
 
 bool cpu_supports(Op op) {
   // Generated loop kernels and BLAS calls; other ops run through interpreter kernels.
-  if (has_trait(op, kElementwise) || has_trait(op, kRandom) || op == Op::MatMul || op == Op::Iota || op == Op::Constant ||
+  if (has_trait(op, kElementwise)) return has_scalar_lowering(op);
+  if (has_trait(op, kRandom) || op == Op::MatMul || op == Op::Iota || op == Op::Constant ||
       op == Op::Parameter || op == Op::Fusion)
     return true;
   switch (op) {

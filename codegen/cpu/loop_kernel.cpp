@@ -13,6 +13,19 @@
 
 namespace loom::codegen {
 
+// Elementwise ops BodyEmitter::unary/binary know. A new op of ops.def runs through the
+// interpreter inside compiled code until it is added here and there.
+bool has_scalar_lowering(Op op) {
+  switch (op) {
+  case Op::Neg: case Op::Abs: case Op::Sign: case Op::Exp: case Op::Log: case Op::Sqrt: case Op::Rsqrt:
+  case Op::Tanh: case Op::Sigmoid: case Op::Relu: case Op::Sin: case Op::Cos: case Op::Erf: case Op::Floor:
+  case Op::Ceil: case Op::LogicalNot: case Op::Cast: case Op::Add: case Op::Sub: case Op::Mul: case Op::Div:
+  case Op::Pow: case Op::Maximum: case Op::Minimum: case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le:
+  case Op::Gt: case Op::Ge: case Op::LogicalAnd: case Op::LogicalOr: case Op::Select: return true;
+  default: return false;
+  }
+}
+
 namespace {
 
 using Index = std::vector<llvm::Value*>; // one i64 per dimension
@@ -29,7 +42,7 @@ bool lowerable_node(const ir::Node& n) {
   Op op = n.op();
   bool integer = n.num_operands() > 0 && !is_float(n.operand(0)->dtype());
   if ((op == Op::Div || op == Op::Pow) && integer) return false; // run-time errors live in the interpreter
-  if (has_trait(op, kElementwise)) return true;
+  if (has_trait(op, kElementwise)) return has_scalar_lowering(op);
   switch (op) {
   case Op::Parameter:
   case Op::Constant:

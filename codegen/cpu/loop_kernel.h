@@ -29,6 +29,9 @@ struct LoopKernel {
 // all outputs sharing one shape). Otherwise the group runs on the interpreter.
 bool can_lower_loop_body(const ir::Function& body);
 
+// Whether loop kernels compute this elementwise op natively.
+bool has_scalar_lowering(Op op);
+
 LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const ir::Function& body);
 
 } // namespace loom::codegen
