@@ -28,14 +28,12 @@ else
   echo "bench/setup: Debian packages present"
 fi
 
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "bench/setup: creating $VENV"
-  /usr/bin/python3 -m venv "$VENV"
-fi
+# A missing or damaged virtualenv (say, half deleted) is rebuilt from scratch.
 if "$VENV/bin/python" -c "import jax, jaxlib" 2>/dev/null; then
   echo "bench/setup: jax present ($("$VENV/bin/python" -c 'import jax; print(jax.__version__)'))"
 else
-  echo "bench/setup: installing jax into $VENV"
+  echo "bench/setup: creating $VENV and installing jax"
+  /usr/bin/python3 -m venv --clear "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet jax jaxlib
 fi

@@ -13,10 +13,11 @@ typedef void (*loom_kernel_fn)(void* const* buffers, int64_t begin, int64_t end)
 // global thread pool. The split depends only on (total, chunks).
 void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total, int64_t chunks);
 
-// Batched matmul c[b] = a[b] @ b[b] (row-major, m x k times k x n). Batch index b runs
-// over out_batch_dims (rank batch_rank); a_strides/b_strides give each operand's element
-// stride per batch dim (0 where it broadcasts). dtype: 0 = f32, 1 = f64.
-void loom_rt_matmul(int32_t dtype, const void* a, const void* b, void* c, int64_t m, int64_t n, int64_t k,
+// Batched matmul c[b] = op(a[b]) @ op(b[b]) (row-major, m x k times k x n). Batch index b
+// runs over out_batch_dims (rank batch_rank); a_strides/b_strides give each operand's
+// element stride per batch dim (0 where it broadcasts). dtype: 0 = f32, 1 = f64.
+// flags: bit 0 = a is stored transposed (k x m), bit 1 = b is stored transposed (n x k).
+void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m, int64_t n, int64_t k,
                     int64_t batch_rank, const int64_t* out_batch_dims, const int64_t* a_strides,
                     const int64_t* b_strides);
 

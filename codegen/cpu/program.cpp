@@ -3,6 +3,7 @@
 #include <llvm/IR/IRBuilder.h>
 
 #include <unordered_map>
+#include <unordered_set>
 
 #include "codegen/cpu/llvm_util.h"
 #include "codegen/cpu/loop_kernel.h"
@@ -45,6 +46,7 @@ public:
   }
 
   LoweredProgram run() {
+    find_absorbed_transposes();
     assign_homes();
     int index = 0;
     for (const auto& node : fn_.nodes()) lower_node(*node, index++);
@@ -69,7 +71,10 @@ private:
     std::unordered_map<const ir::Value*, int> last_use;
     int index = 0;
     for (const auto& node : fn_.nodes()) {
-      for (const ir::Value* v : node->operands()) last_use[v] = index;
+      for (const ir::Value* v : node->operands()) {
+        last_use[v] = index;
+        if (absorbed_.count(v->def())) last_use[v->def()->operand(0)] = index; // read in place
+      }
       ++index;
     }
     for (size_t i = 0; i < fn_.outputs().size(); ++i) {
@@ -92,7 +97,9 @@ private:
       }
       for (int r = 0; r < node->num_results(); ++r) {
         const ir::Value* v = node->result(r);
-        if (node->op() == Op::Parameter || node->op() == Op::Constant || output_slot_.count(v)) continue;
+        if (node->op() == Op::Parameter || node->op() == Op::Constant || output_slot_.count(v) ||
+            absorbed_.count(node.get()))
+          continue;
         int64_t size = align_up(std::max<int64_t>(v->type().nbytes(), 1));
         arena_offset_[v] = allocate(free_list, size);
         live.push_back({last_use.count(v) ? last_use[v] : index, v});
@@ -116,6 +123,7 @@ private:
 
   llvm::Value* buffer(const ir::Value* v) {
     if (auto o = buffer_override_.find(v); o != buffer_override_.end()) return o->second;
+    if (absorbed_.count(v->def())) materialize(*v->def());
     auto cached = buffer_cache_.find(v);
     if (cached != buffer_cache_.end()) return cached->second;
     llvm::Value* p;
@@ -159,7 +167,7 @@ private:
   }
 
   void lower_node(const ir::Node& n, int index) {
-    if (n.op() == Op::Parameter || n.op() == Op::Constant) return;
+    if (n.op() == Op::Parameter || n.op() == Op::Constant || absorbed_.count(&n)) return;
     std::string name = "k" + std::to_string(index) + "_" + std::string(n.name());
     if (n.op() == Op::MatMul && (n.result()->dtype() == DType::F32 || n.result()->dtype() == DType::F64)) {
       lower_matmul(n);
@@ -181,6 +189,23 @@ private:
       return;
     }
     lower_on_interpreter(n, name);
+  }
+
+  // A consumer needs an absorbed transpose's own bytes after all (a fallback path):
+  // compute it now into fresh arena space.
+  void materialize(const ir::Node& transpose) {
+    absorbed_.erase(&transpose);
+    arena_offset_[transpose.result()] = arena_bytes_;
+    arena_bytes_ += align_up(std::max<int64_t>(transpose.result()->type().nbytes(), 1));
+    lower_node(transpose, -1);
+  }
+
+  // The value whose buffer holds `v` transposed in its last two axes, if `v` is an
+  // absorbed transpose (or a fusion parameter bound to one); else null.
+  const ir::Value* transposed_source(const ir::Value* v) const {
+    if (auto it = transposed_override_.find(v); it != transposed_override_.end()) return it->second;
+    if (buffer_override_.count(v)) return nullptr;
+    return absorbed_.count(v->def()) ? v->def()->operand(0) : nullptr;
   }
 
   void lower_matmul(const ir::Node& n) {
@@ -208,13 +233,57 @@ private:
     llvm::Value* as_g = batch_rank ? array(a_strides) : llvm::ConstantPointerNull::get(ptr_);
     llvm::Value* bs_g = batch_rank ? array(b_strides) : llvm::ConstantPointerNull::get(ptr_);
     llvm::FunctionCallee matmul = module_->getOrInsertFunction(
-        "loom_rt_matmul",
-        llvm::FunctionType::get(b_.getVoidTy(), {i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_, ptr_}, false));
+        "loom_rt_matmul", llvm::FunctionType::get(b_.getVoidTy(),
+                                                  {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_, ptr_}, false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
-    b_.CreateCall(matmul, {b_.getInt32(dtype), buffer(n.operand(0)), buffer(n.operand(1)), buffer(n.result()),
-                           b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g,
-                           bs_g});
+    // A transpose of the last two axes feeding the matmul is read in place (GEMM flags).
+    const ir::Value* ta = transposed_source(n.operand(0));
+    const ir::Value* tb = transposed_source(n.operand(1));
+    int flags = (ta ? 1 : 0) | (tb ? 2 : 0);
+    b_.CreateCall(matmul, {b_.getInt32(dtype), b_.getInt32(flags), buffer(ta ? ta : n.operand(0)),
+                           buffer(tb ? tb : n.operand(1)), buffer(n.result()), b_.getInt64(m), b_.getInt64(nn),
+                           b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g, bs_g});
     ++library_calls_;
+  }
+
+  // Transposes of the last two axes whose every user is a matmul operand (directly, or
+  // as the core matmul operand of a contraction fusion) are not materialized.
+  void find_absorbed_transposes() {
+    for (const auto& node : fn_.nodes()) {
+      if (node->op() != Op::Transpose) continue;
+      DType dt = node->result()->dtype();
+      if (dt != DType::F32 && dt != DType::F64) continue;
+      const auto& perm = node->attrs().get_ints("transpose", "perm");
+      int64_t r = static_cast<int64_t>(perm.size());
+      bool swaps_last_two = r >= 2 && perm[r - 1] == r - 2 && perm[r - 2] == r - 1;
+      for (int64_t d = 0; d + 2 < r; ++d) swaps_last_two = swaps_last_two && perm[d] == d;
+      if (!swaps_last_two || node->result()->uses().empty()) continue;
+      bool all_matmul = true;
+      for (const ir::Use& u : node->result()->uses()) all_matmul = all_matmul && u.user && reads_as_matmul_operand(*u.user, u.index);
+      if (all_matmul) absorbed_.insert(node.get());
+    }
+  }
+
+  static const ir::Node* core_contraction(const ir::Node& fusion) {
+    const ir::Node* core = nullptr;
+    for (const auto& inner : fusion.body()->nodes())
+      if (inner->op() == Op::MatMul || inner->op() == Op::Conv2D) {
+        if (core) return nullptr;
+        core = inner.get();
+      }
+    return core;
+  }
+
+  static bool reads_as_matmul_operand(const ir::Node& user, int index) {
+    if (user.op() == Op::MatMul) return user.result()->dtype() == DType::F32 || user.result()->dtype() == DType::F64;
+    if (user.op() != Op::Fusion || !user.attrs().has("kind") || user.attrs().get_string("fusion", "kind") != "contraction")
+      return false;
+    const ir::Node* core = core_contraction(user);
+    if (!core || core->op() != Op::MatMul) return false;
+    const ir::Value* param = user.body()->params()[index];
+    for (const ir::Use& u : param->uses())
+      if (u.user != core) return false;
+    return true;
   }
 
   // Runs a loop kernel over its rows; if it can fail, checks its error flag afterwards
@@ -302,15 +371,26 @@ private:
     epilogue->add_output("out", map.at(body.outputs()[0].value));
     if (!can_lower_loop_body(*epilogue)) return false;
 
-    for (size_t i = 0; i < body.params().size(); ++i) buffer_override_[body.params()[i]] = buffer(fusion.operand(i));
+    for (size_t i = 0; i < body.params().size(); ++i) {
+      const ir::Value* operand = fusion.operand(i);
+      if (absorbed_.count(operand->def())) {
+        transposed_override_[body.params()[i]] = operand->def()->operand(0);
+        buffer_override_[body.params()[i]] = nullptr; // never read directly
+      } else {
+        buffer_override_[body.params()[i]] = buffer(operand);
+      }
+    }
     buffer_override_[core->result()] = buffer(fusion.result());
     bool lowered = core->op() == Op::MatMul ? (lower_matmul(*core), true) : lower_window_op(*core);
     buffer_override_.clear();
+    transposed_override_.clear();
     if (!lowered) return false;
     if (body.outputs()[0].value == core->result()) return true; // no epilogue
 
     LoopKernel k = emit_loop_kernel(*module_, name, *epilogue);
-    std::vector<const ir::Value*> values(fusion.operands().begin(), fusion.operands().end());
+    std::vector<const ir::Value*> values;
+    for (const ir::Value* operand : fusion.operands()) // absorbed transposes are not read here
+      values.push_back(absorbed_.count(operand->def()) ? operand->def()->operand(0) : operand);
     values.push_back(fusion.result()); // acc, read in place
     values.push_back(fusion.result()); // out
     call_kernel(k, values, fusion);
@@ -443,6 +523,8 @@ private:
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_cache_;
   // Body values of a contraction fusion mapped to the fusion's buffers while lowering it.
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_override_;
+  std::unordered_map<const ir::Value*, const ir::Value*> transposed_override_;
+  std::unordered_set<const ir::Node*> absorbed_; // transposes read in place by GEMMs
   int64_t arena_bytes_ = 0;
   int kernels_ = 0, library_calls_ = 0, interpreter_calls_ = 0;
 };

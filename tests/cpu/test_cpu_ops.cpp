@@ -10,6 +10,7 @@
 #include <set>
 
 #include "codegen/compile.h"
+#include "ir/builder.h"
 #include "ir/error.h"
 #include "tests/cpu/cpu_test_util.h"
 #include "tests/support/random_graph.h"
@@ -164,4 +165,22 @@ TEST_CASE("500 random graphs compiled for the CPU match the interpreter", "[cpu]
     auto inputs = test::random_inputs(fn, seed);
     CHECK(test::compare_cpu_with_interp(fn, inputs, 1e-5, 1e-5) == "");
   }
+}
+
+TEST_CASE("transposes feeding matmuls are read in place and stay correct", "[cpu]") {
+  ir::Module m;
+  ir::Function* fn = m.add_function("main");
+  ir::Value* x = fn->add_param("x", F({64, 96}));
+  ir::Value* w = fn->add_param("w", F({48, 96}));
+  ir::Value* bias = fn->add_param("bias", F({48}));
+  ir::Builder b(*fn);
+  Attrs swap{{"perm", std::vector<int64_t>{1, 0}}};
+  ir::Value* wt = b.op(Op::Transpose, {w}, swap);
+  ir::Value* h = b.op(Op::Relu, {b.op(Op::Add, {b.op(Op::MatMul, {x, wt}), bias})}); // contraction fusion
+  ir::Value* xt = b.op(Op::Transpose, {x}, swap);
+  fn->add_output("h", h);
+  fn->add_output("gram", b.op(Op::MatMul, {xt, x}));         // plain matmul with a transposed operand
+  fn->add_output("both", b.op(Op::MatMul, {b.op(Op::Transpose, {h}, swap), h}));
+  auto inputs = test::random_inputs(*fn, 11);
+  CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
 }
