@@ -6,6 +6,8 @@
 //
 // Prints per-epoch progress, loss, accuracy and time, and ends with one line
 //   test_accuracy=0.XXXX seconds_per_epoch=S compile_ms=C
+#include <filesystem>
+#include <fstream>
 #include <algorithm>
 #include <chrono>
 #include <unistd.h>
@@ -18,6 +20,9 @@
 #include <string>
 
 #include "frontend/data/fashion_mnist.h"
+#include "ir/clone.h"
+#include "ir/printer.h"
+#include "passes/pass.h"
 #include "frontend/loom.h"
 #include "frontend/nn/nn.h"
 #include "frontend/optim.h"
@@ -37,6 +42,7 @@ struct Options {
   double lr = 0.0; // 0: the optimizer's default below
   int64_t seed = 1;
   std::string data_dir = data::kFashionMnistDir;
+  std::string dump_ir_dir; // --dump-ir=DIR: the training step before and after the pipeline
 };
 
 constexpr int64_t kImageSide = 28;
@@ -46,7 +52,7 @@ void print_usage() {
   std::cerr << "usage: fashion-mnist [--model=mlp|cnn] "
                "[--optimizer=adam|sgd|momentum|nesterov|rmsprop|adagrad|adamw]\n"
                "                     [--epochs N] [--batch B] [--target=interp] [--limit-train N]\n"
-               "                     [--limit-test N] [--lr X] [--seed S] [--data-dir DIR]\n";
+               "                     [--limit-test N] [--lr X] [--seed S] [--data-dir DIR] [--dump-ir=DIR]\n";
 }
 
 // The whole of `text` as a number; std::invalid_argument naming the option otherwise.
@@ -92,6 +98,8 @@ Options parse_options(int argc, char** argv) {
       o.seed = parse_number<int64_t>(key, value);
     else if (key == "--data-dir")
       o.data_dir = value;
+    else if (key == "--dump-ir")
+      o.dump_ir_dir = value;
     else
       throw std::invalid_argument("unknown option " + key);
   }
@@ -133,6 +141,22 @@ Value build_model(nn::ParameterStore& store, Value images, const std::string& mo
   x = pool(relu(conv1(x)));
   x = pool(relu(conv2(x)));
   return out(relu(hidden(nn::flatten(x))));
+}
+
+// Writes DIR/train_step.loom (as built) and DIR/train_step.O2.loom (after the -O2
+// pipeline the CPU backend runs before lowering).
+void dump_ir(const Graph& graph, const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const ir::Module& m) {
+    std::ofstream out(dir + "/" + name);
+    out << ir::print_module(m);
+    if (!out) throw Error(ErrorCode::IOError, "cannot write " + dir + "/" + name);
+  };
+  auto copy = ir::clone_module(graph.module());
+  write("train_step.loom", *copy);
+  passes::run_pipeline(*copy->functions()[0], passes::level_pipeline("O2"));
+  write("train_step.O2.loom", *copy);
+  std::cout << "wrote " << dir << "/train_step.loom and train_step.O2.loom\n";
 }
 
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
@@ -218,6 +242,7 @@ int run(const Options& options) {
   Value labels = graph.input("labels", DType::I32, {options.batch});
   Value loss = nn::cross_entropy(build_model(store, images, options.model), labels);
   optim::TrainStep step = optim::build_train_step(store, loss, *optimizer);
+  if (!options.dump_ir_dir.empty()) dump_ir(graph, options.dump_ir_dir);
   optim::Trainer trainer(graph, step, options.seed, {.target = options.target});
   Evaluator evaluator(options);
 
