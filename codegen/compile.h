@@ -11,7 +11,12 @@
 namespace loom {
 
 struct CompileOptions {
-  std::string target = "interp"; // "interp"; later "cpu", "cuda"
+  std::string target = "interp"; // "interp" or "cpu"
+  // Outputs that update an input (Function::output_aliases, e.g. a training step's new
+  // parameters) are written into that input's buffer when the memory planner finds it
+  // safe, and the returned output shares the input's storage: the caller's input tensor
+  // is updated in place (JAX's donated arguments). Off by default.
+  bool donate_inputs = false;
 };
 
 // Compiles a private copy of `fn` (later changes to fn do not affect the result).

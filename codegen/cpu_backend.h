@@ -13,6 +13,7 @@ namespace loom::codegen {
 struct CpuOptions {
   std::string pipeline = "O2"; // loom pass pipeline level run before lowering
   std::string entry_name = "loom_entry";
+  bool donate_inputs = false;  // see CompileOptions::donate_inputs
 };
 
 // JIT-compiles a private copy of fn.

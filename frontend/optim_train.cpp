@@ -94,7 +94,11 @@ Trainer::Trainer(const Graph& graph, TrainStep step, int64_t seed, const Compile
       throw_error(ErrorCode::InvalidArgument, "Trainer: the Graph has no output '" + entry.output +
                                                   "'; was the TrainStep built in this Graph?");
   auto start = std::chrono::steady_clock::now();
-  program_ = compile(graph, options);
+  // The runner swaps outputs into inputs after each step, so parameter and optimizer
+  // state updates can be written in place into the inputs' buffers.
+  CompileOptions donating = options;
+  donating.donate_inputs = true;
+  program_ = compile(graph, donating);
   auto end = std::chrono::steady_clock::now();
   compile_ms_ = std::chrono::duration<double, std::milli>(end - start).count();
   state_ = step_.initial_state(seed, options);

@@ -14,12 +14,14 @@
 #include <llvm/TargetParser/Host.h>
 
 #include <cstring>
+#include <map>
 #include <mutex>
 
 #include "codegen/cpu/loop_kernel.h"
 #include "codegen/cpu/program.h"
 #include "ir/clone.h"
 #include "ir/error.h"
+#include "passes/memory_plan.h"
 #include "passes/pass.h"
 #include "runtime/cpu_rt.h"
 
@@ -113,11 +115,31 @@ std::vector<IOSpec> specs_of_outputs(const ir::Function& fn) {
 
 using EntryFn = int32_t (*)(void* const*, void* const*, uint8_t*);
 
+// Output index -> parameter index for outputs written into a donated input's buffer:
+// the outputs that alias a parameter and that the memory planner can update in place.
+std::map<int, int> donated_outputs(const ir::Function& fn) {
+  std::map<int, int> donated;
+  passes::MemoryPlan plan = passes::plan_memory(fn);
+  for (size_t o = 0; o < fn.outputs().size(); ++o) {
+    auto it = plan.in_place_params.find(fn.outputs()[o].value);
+    if (it == plan.in_place_params.end()) continue;
+    auto alias = fn.output_aliases().find(fn.outputs()[o].name);
+    const ir::Value* param = fn.params()[it->second];
+    if (alias == fn.output_aliases().end() || alias->second != param->name()) continue;
+    // The value must be written only here: not another output, not the parameter itself.
+    int outputs_of_value = 0;
+    for (const ir::Output& other : fn.outputs()) outputs_of_value += other.value == fn.outputs()[o].value;
+    if (outputs_of_value == 1 && fn.outputs()[o].value->def()->op() != Op::Parameter) donated[o] = it->second;
+  }
+  return donated;
+}
+
 class CpuExecutable : public Executable {
 public:
-  CpuExecutable(const ir::Function& fn, std::unique_ptr<llvm::orc::LLJIT> jit, EntryFn entry, int64_t arena_bytes)
+  CpuExecutable(const ir::Function& fn, std::unique_ptr<llvm::orc::LLJIT> jit, EntryFn entry, int64_t arena_bytes,
+                std::map<int, int> donated)
       : Executable(specs_of_params(fn), specs_of_outputs(fn)), jit_(std::move(jit)), entry_(entry),
-        arena_(Tensor(DType::I8, {std::max<int64_t>(arena_bytes, 1)})) {}
+        arena_(Tensor(DType::I8, {std::max<int64_t>(arena_bytes, 1)})), donated_(std::move(donated)) {}
 
   std::string target() const override { return "cpu"; }
 
@@ -130,15 +152,22 @@ protected:
     // fresh pages cost a page fault each, which dominates memory-bound kernels.
     output_cache_.resize(this->outputs().size());
     std::vector<void*> out_ptrs;
+    std::vector<Tensor> results(output_cache_.size());
     for (size_t i = 0; i < output_cache_.size(); ++i) {
+      if (auto d = donated_.find(static_cast<int>(i)); d != donated_.end()) {
+        results[i] = inputs[d->second]; // written in place into the donated input
+        out_ptrs.push_back(in_ptrs[d->second]);
+        continue;
+      }
       Tensor& t = output_cache_[i];
       if (!t.defined() || !t.storage_unique())
         t = Tensor::uninitialized(this->outputs()[i].type.dtype, this->outputs()[i].type.shape);
+      results[i] = t;
       out_ptrs.push_back(t.raw_data());
     }
     if (entry_(in_ptrs.data(), out_ptrs.data(), static_cast<uint8_t*>(arena_.raw_data())) != 0)
       throw_error(ErrorCode::RuntimeError, loom_rt_last_error());
-    return output_cache_;
+    return results;
   }
 
 private:
@@ -146,6 +175,7 @@ private:
   EntryFn entry_;
   Tensor arena_;
   std::vector<Tensor> output_cache_;
+  std::map<int, int> donated_; // output index -> input index it is written into
   std::mutex mu_;
 };
 
@@ -174,15 +204,19 @@ std::unique_ptr<llvm::orc::LLJIT> make_jit() {
 std::unique_ptr<Executable> compile_cpu(const ir::Function& fn, const CpuOptions& options) {
   auto prepared = prepare(fn, options);
   const ir::Function& f = *prepared->functions()[0];
+  std::map<int, int> donated = options.donate_inputs ? donated_outputs(f) : std::map<int, int>{};
+  std::vector<Donation> donated_params;
+  for (const auto& [output, param] : donated) donated_params.push_back({f.params()[param], f.outputs()[output].value});
   auto ctx = std::make_unique<llvm::LLVMContext>();
-  LoweredProgram program = lower_program(f, *ctx, options.entry_name);
+  LoweredProgram program = lower_program(f, *ctx, options.entry_name, donated_params);
   auto tm = host_target_machine();
   optimize(*program.module, *tm);
   auto jit = make_jit();
   if (auto err = jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(program.module), std::move(ctx))))
     llvm_fail("add module", std::move(err));
   auto entry = unwrap(jit->lookup(options.entry_name), "look up entry");
-  return std::make_unique<CpuExecutable>(f, std::move(jit), entry.toPtr<EntryFn>(), program.arena_bytes);
+  return std::make_unique<CpuExecutable>(f, std::move(jit), entry.toPtr<EntryFn>(), program.arena_bytes,
+                                         std::move(donated));
 }
 
 std::string emit_cpu_llvm_ir(const ir::Function& fn, const CpuOptions& options) {

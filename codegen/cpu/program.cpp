@@ -45,6 +45,11 @@ public:
     b_.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", entry_));
   }
 
+  // A donated parameter is overwritten at its value's node.
+  void set_donated(const std::vector<Donation>& donated) {
+    for (const auto& [param, value] : donated) donated_[param] = fn_.index_of(value->def());
+  }
+
   LoweredProgram run() {
     find_absorbed_transposes();
     assign_homes();
@@ -73,7 +78,7 @@ private:
     for (const auto& node : fn_.nodes()) {
       for (const ir::Value* v : node->operands()) {
         last_use[v] = index;
-        if (absorbed_.count(v->def())) last_use[v->def()->operand(0)] = index; // read in place
+        if (absorbed_.count(v->def())) last_use[transpose_source_of(*v->def())] = index; // read in place
       }
       ++index;
     }
@@ -205,7 +210,7 @@ private:
   const ir::Value* transposed_source(const ir::Value* v) const {
     if (auto it = transposed_override_.find(v); it != transposed_override_.end()) return it->second;
     if (buffer_override_.count(v)) return nullptr;
-    return absorbed_.count(v->def()) ? v->def()->operand(0) : nullptr;
+    return absorbed_.count(v->def()) ? transpose_source_of(*v->def()) : nullptr;
   }
 
   void lower_matmul(const ir::Node& n) {
@@ -248,18 +253,42 @@ private:
 
   // Transposes of the last two axes whose every user is a matmul operand (directly, or
   // as the core matmul operand of a contraction fusion) are not materialized.
+  // The operand a node transposes in its last two axes (f32/f64), if that is all the
+  // node does: a transpose, or a loop fusion whose body is one such transpose.
+  static const ir::Value* transpose_source_of(const ir::Node& node) {
+    const ir::Node* t = &node;
+    if (node.op() == Op::Fusion) {
+      t = nullptr;
+      for (const auto& inner : node.body()->nodes()) {
+        if (inner->op() == Op::Parameter) continue;
+        if (t) return nullptr;
+        t = inner.get();
+      }
+      if (!t || t->op() != Op::Transpose || node.num_operands() != 1) return nullptr;
+    }
+    if (t->op() != Op::Transpose) return nullptr;
+    DType dt = t->result()->dtype();
+    if (dt != DType::F32 && dt != DType::F64) return nullptr;
+    const auto& perm = t->attrs().get_ints("transpose", "perm");
+    int64_t r = static_cast<int64_t>(perm.size());
+    bool swaps_last_two = r >= 2 && perm[r - 1] == r - 2 && perm[r - 2] == r - 1;
+    for (int64_t d = 0; d + 2 < r; ++d) swaps_last_two = swaps_last_two && perm[d] == d;
+    if (!swaps_last_two) return nullptr;
+    return node.operand(0); // a one-transpose fusion's body reads its only operand
+  }
+
+  // Transposes of the last two axes whose every user is a matmul operand (directly, or
+  // as the core matmul operand of a contraction fusion) are not materialized.
   void find_absorbed_transposes() {
     for (const auto& node : fn_.nodes()) {
-      if (node->op() != Op::Transpose) continue;
-      DType dt = node->result()->dtype();
-      if (dt != DType::F32 && dt != DType::F64) continue;
-      const auto& perm = node->attrs().get_ints("transpose", "perm");
-      int64_t r = static_cast<int64_t>(perm.size());
-      bool swaps_last_two = r >= 2 && perm[r - 1] == r - 2 && perm[r - 2] == r - 1;
-      for (int64_t d = 0; d + 2 < r; ++d) swaps_last_two = swaps_last_two && perm[d] == d;
-      if (!swaps_last_two || node->result()->uses().empty()) continue;
+      const ir::Value* source = transpose_source_of(*node);
+      if (!source || node->num_results() != 1 || node->result()->uses().empty()) continue;
+      // A donated parameter must not be overwritten before a deferred read happens.
+      int overwritten_at = donated_.count(source) ? donated_.at(source) : fn_.num_nodes();
       bool all_matmul = true;
-      for (const ir::Use& u : node->result()->uses()) all_matmul = all_matmul && u.user && reads_as_matmul_operand(*u.user, u.index);
+      for (const ir::Use& u : node->result()->uses())
+        all_matmul = all_matmul && u.user && reads_as_matmul_operand(*u.user, u.index) &&
+                     fn_.index_of(u.user) < overwritten_at;
       if (all_matmul) absorbed_.insert(node.get());
     }
   }
@@ -374,7 +403,7 @@ private:
     for (size_t i = 0; i < body.params().size(); ++i) {
       const ir::Value* operand = fusion.operand(i);
       if (absorbed_.count(operand->def())) {
-        transposed_override_[body.params()[i]] = operand->def()->operand(0);
+        transposed_override_[body.params()[i]] = transpose_source_of(*operand->def());
         buffer_override_[body.params()[i]] = nullptr; // never read directly
       } else {
         buffer_override_[body.params()[i]] = buffer(operand);
@@ -390,7 +419,7 @@ private:
     LoopKernel k = emit_loop_kernel(*module_, name, *epilogue);
     std::vector<const ir::Value*> values;
     for (const ir::Value* operand : fusion.operands()) // absorbed transposes are not read here
-      values.push_back(absorbed_.count(operand->def()) ? operand->def()->operand(0) : operand);
+      values.push_back(absorbed_.count(operand->def()) ? transpose_source_of(*operand->def()) : operand);
     values.push_back(fusion.result()); // acc, read in place
     values.push_back(fusion.result()); // out
     call_kernel(k, values, fusion);
@@ -525,14 +554,18 @@ private:
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_override_;
   std::unordered_map<const ir::Value*, const ir::Value*> transposed_override_;
   std::unordered_set<const ir::Node*> absorbed_; // transposes read in place by GEMMs
+  std::unordered_map<const ir::Value*, int> donated_; // parameter -> index of the node overwriting it
   int64_t arena_bytes_ = 0;
   int kernels_ = 0, library_calls_ = 0, interpreter_calls_ = 0;
 };
 
 } // namespace
 
-LoweredProgram lower_program(const ir::Function& fn, llvm::LLVMContext& ctx, const std::string& entry_name) {
-  return ProgramLowering(fn, ctx, entry_name).run();
+LoweredProgram lower_program(const ir::Function& fn, llvm::LLVMContext& ctx, const std::string& entry_name,
+                             const std::vector<Donation>& donated) {
+  ProgramLowering lowering(fn, ctx, entry_name);
+  lowering.set_donated(donated);
+  return lowering.run();
 }
 
 } // namespace loom::codegen

@@ -14,8 +14,8 @@ namespace loom::cpu {
 
 namespace {
 
-// Blocks of C: split the larger dimension into pieces of at least 64 rows/columns,
-// at most 16 pieces. The split depends on (m, n, k) only.
+// Blocks of C: the larger dimension split into at most 4 pieces of at least 256 rows or
+// columns. The split depends on (m, n, k) only, never on the thread count.
 struct Split {
   bool by_rows;
   int64_t pieces;
@@ -26,7 +26,8 @@ Split split_for(int64_t m, int64_t n, int64_t k) {
   if (flops < 4e6) return {true, 1};
   bool by_rows = m >= n;
   int64_t extent = by_rows ? m : n;
-  return {by_rows, std::clamp<int64_t>(extent / 64, 1, 16)};
+  // Each block re-packs the shared operand: few large blocks cost least.
+  return {by_rows, std::clamp<int64_t>(extent / 256, 1, 4)};
 }
 
 void single_threaded_blas() {
