@@ -14,8 +14,8 @@ namespace loom::cpu {
 
 namespace {
 
-// Blocks of C: the larger dimension split into at most 4 pieces of at least 256 rows or
-// columns. The split depends on (m, n, k) only, never on the thread count.
+// Blocks of C: the larger dimension split into pieces (see split_for). The split
+// depends on (m, n, k) only, never on the thread count.
 struct Split {
   bool by_rows;
   int64_t pieces;
@@ -26,8 +26,10 @@ Split split_for(int64_t m, int64_t n, int64_t k) {
   if (flops < 4e6) return {true, 1};
   bool by_rows = m >= n;
   int64_t extent = by_rows ? m : n;
-  // Each block re-packs the shared operand: few large blocks cost least.
-  return {by_rows, std::clamp<int64_t>(extent / 256, 1, 4)};
+  // Each block re-packs the shared operand: large GEMMs use few large blocks; small ones
+  // use more blocks to balance the threads.
+  if (flops >= 2e8) return {by_rows, std::clamp<int64_t>(extent / 256, 1, 4)};
+  return {by_rows, std::clamp<int64_t>(extent / 64, 1, 16)};
 }
 
 void single_threaded_blas() {
