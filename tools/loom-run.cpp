@@ -70,15 +70,6 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
-const loom::ir::Function& pick_function(const loom::ir::Module& m, const std::string& name) {
-  if (!name.empty()) {
-    if (auto* f = m.find_function(name)) return *f;
-    loom::throw_error(loom::ErrorCode::InvalidArgument, "no function @" + name + " in the model");
-  }
-  if (auto* f = m.find_function("main")) return *f;
-  if (m.functions().size() == 1) return *m.functions()[0];
-  loom::throw_error(loom::ErrorCode::InvalidArgument, "the model has several functions and none is @main: use --function");
-}
 
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -108,7 +99,7 @@ int run(int argc, char** argv) {
     onnx.known_inputs[name] = tensor;
   }
   auto module = loom::cli::load_model(o.model, onnx);
-  const loom::ir::Function& fn = pick_function(*module, o.function);
+  const loom::ir::Function& fn = loom::cli::pick_function(*module, o.function);
   auto exe = loom::compile(fn, {.target = o.target});
   loom::TensorMap outputs;
   try {

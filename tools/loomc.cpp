@@ -63,15 +63,6 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-const loom::ir::Function& pick_function(const loom::ir::Module& m, const std::string& name) {
-  if (!name.empty()) {
-    if (auto* f = m.find_function(name)) return *f;
-    loom::throw_error(loom::ErrorCode::InvalidArgument, "no function @" + name + " in the model");
-  }
-  if (auto* f = m.find_function("main")) return *f;
-  if (m.functions().size() == 1) return *m.functions()[0];
-  loom::throw_error(loom::ErrorCode::InvalidArgument, "the model has several functions and none is @main: use --function");
-}
 
 void write_text(const std::string& path, const std::string& text) {
   if (path.empty() || path == "-") {
@@ -123,7 +114,7 @@ std::string header_for(const loom::ir::Function& fn, const std::string& entry, i
 int run(int argc, char** argv) {
   Options o = parse(argc, argv);
   auto module = loom::cli::load_model(o.model, o.onnx);
-  const loom::ir::Function& fn = pick_function(*module, o.function);
+  const loom::ir::Function& fn = loom::cli::pick_function(*module, o.function);
   loom::codegen::CpuOptions cpu;
   cpu.entry_name = o.entry;
 

@@ -43,4 +43,15 @@ inline std::unique_ptr<ir::Module> load_model(const std::string& path, const Onn
   return ir::read_module_file(path);
 }
 
+// The function to run: --function NAME, else @main, else the only function.
+inline const ir::Function& pick_function(const ir::Module& m, const std::string& name) {
+  if (!name.empty()) {
+    if (auto* f = m.find_function(name)) return *f;
+    throw_error(ErrorCode::InvalidArgument, "no function @" + name + " in the model");
+  }
+  if (auto* f = m.find_function("main")) return *f;
+  if (m.functions().size() == 1) return *m.functions()[0];
+  throw_error(ErrorCode::InvalidArgument, "the model has several functions and none is @main: use --function");
+}
+
 } // namespace loom::cli
