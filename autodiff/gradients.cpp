@@ -7,6 +7,7 @@
 #include "autodiff/autodiff.h"
 #include "autodiff/emit.h"
 #include "autodiff/vjp_table.h"
+#include "ir/clone.h"
 #include "ir/error.h"
 
 namespace loom::autodiff {
@@ -195,38 +196,6 @@ ir::Module& module_of(const Function& fn, const std::string& api) {
   return *fn.parent();
 }
 
-// Copies the nodes of `src` into the empty function `dst` (literals are shared).
-void copy_body(const Function& src, Function& dst) {
-  std::unordered_map<const Value*, Value*> map;
-  for (const auto& node : src.nodes()) {
-    if (node->op() == Op::Parameter) {
-      map[node->result()] =
-          dst.add_param(node->result()->name(), node->result()->type(), node->loc());
-      continue;
-    }
-    std::vector<Value*> operands;
-    for (Value* v : node->operands())
-      operands.push_back(map.at(v));
-    std::vector<TensorType> types;
-    for (int r = 0; r < node->num_results(); ++r)
-      types.push_back(node->result(r)->type());
-    Node* copy = dst.append(node->op(), operands, node->attrs(), types, node->loc());
-    for (int r = 0; r < node->num_results(); ++r) {
-      copy->result(r)->set_name(node->result(r)->name());
-      map[node->result(r)] = copy->result(r);
-    }
-    if (node->body()) {
-      auto body = std::make_unique<Function>(node->body()->name(), dst.parent());
-      copy_body(*node->body(), *body);
-      copy->set_body(std::move(body));
-    }
-  }
-  for (const ir::Output& out : src.outputs())
-    dst.add_output(out.name, map.at(out.value));
-  for (const auto& [output, param] : src.output_aliases())
-    dst.set_output_alias(output, param);
-}
-
 // The parameters named by wrt_params, checked: present, distinct, floating point.
 std::vector<int> wrt_param_indices(const Function& fn, const std::vector<std::string>& wrt_params,
                                    const std::string& api) {
@@ -320,7 +289,7 @@ Function* grad(const Function& fn, const std::string& loss_output,
   make_plan(fn, {fn.outputs()[loss_index].value}, wrt);
 
   Function* out = new_function(module, fn.name() + "_grad", api);
-  copy_body(fn, *out);
+  ir::clone_body_into(fn, *out);
   Value* loss = out->outputs()[loss_index].value;
   Value* one = ir::Builder(*out).scalar(loss_type.dtype, 1.0);
   add_gradient_outputs(*out, {loss}, {one}, wrt_indices);
@@ -339,7 +308,7 @@ Function* vjp(const Function& fn, const std::vector<std::string>& wrt_params) {
   make_plan(fn, outputs, wrt);
 
   Function* out = new_function(module, fn.name() + "_vjp", api);
-  copy_body(fn, *out);
+  ir::clone_body_into(fn, *out);
   std::vector<Value*> ys, cotangents;
   for (const ir::Output& output : out->outputs()) {
     ys.push_back(output.value);

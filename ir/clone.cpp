@@ -40,6 +40,8 @@ void copy_constants(const Module* src, Module& dst) {
 
 } // namespace
 
+void clone_body_into(const Function& src, Function& dst) { copy_body(src, dst); }
+
 std::unique_ptr<Module> clone_module(const Module& m) {
   auto out = std::make_unique<Module>();
   copy_constants(&m, *out);

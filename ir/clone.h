@@ -9,6 +9,8 @@
 namespace loom::ir {
 
 std::unique_ptr<Module> clone_module(const Module& m);
+// Copies the parameters, nodes, outputs and aliases of `src` into the empty function `dst`.
+void clone_body_into(const Function& src, Function& dst);
 // Copies `fn` into `dst` (a new function named like fn); returns it.
 Function* clone_function_into(const Function& fn, Module& dst);
 // Same, under another name (e.g. a copy inside fn's own module).

@@ -201,51 +201,62 @@ std::unique_ptr<llvm::orc::LLJIT> make_jit() {
 
 } // namespace
 
+namespace {
+
+// The optimized LLVM module of fn (after loom's pipeline), with what it was made from.
+struct CompiledModule {
+  std::unique_ptr<ir::Module> prepared; // the pipelined copy of fn
+  std::unique_ptr<llvm::LLVMContext> ctx;
+  LoweredProgram program;
+  std::unique_ptr<llvm::TargetMachine> tm;
+  std::map<int, int> donated; // output index -> input index written in place
+};
+
+CompiledModule compile_module(const ir::Function& fn, const CpuOptions& options) {
+  CompiledModule c;
+  c.prepared = prepare(fn, options);
+  const ir::Function& f = *c.prepared->functions()[0];
+  if (options.donate_inputs) c.donated = donated_outputs(f);
+  std::vector<Donation> donations;
+  for (const auto& [output, param] : c.donated) donations.push_back({f.params()[param], f.outputs()[output].value});
+  c.ctx = std::make_unique<llvm::LLVMContext>();
+  c.program = lower_program(f, *c.ctx, options.entry_name, donations);
+  c.tm = host_target_machine();
+  optimize(*c.program.module, *c.tm);
+  return c;
+}
+
+} // namespace
+
 std::unique_ptr<Executable> compile_cpu(const ir::Function& fn, const CpuOptions& options) {
-  auto prepared = prepare(fn, options);
-  const ir::Function& f = *prepared->functions()[0];
-  std::map<int, int> donated = options.donate_inputs ? donated_outputs(f) : std::map<int, int>{};
-  std::vector<Donation> donated_params;
-  for (const auto& [output, param] : donated) donated_params.push_back({f.params()[param], f.outputs()[output].value});
-  auto ctx = std::make_unique<llvm::LLVMContext>();
-  LoweredProgram program = lower_program(f, *ctx, options.entry_name, donated_params);
-  auto tm = host_target_machine();
-  optimize(*program.module, *tm);
+  CompiledModule c = compile_module(fn, options);
   auto jit = make_jit();
-  if (auto err = jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(program.module), std::move(ctx))))
+  if (auto err = jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(c.program.module), std::move(c.ctx))))
     llvm_fail("add module", std::move(err));
   auto entry = unwrap(jit->lookup(options.entry_name), "look up entry");
-  return std::make_unique<CpuExecutable>(f, std::move(jit), entry.toPtr<EntryFn>(), program.arena_bytes,
-                                         std::move(donated));
+  return std::make_unique<CpuExecutable>(*c.prepared->functions()[0], std::move(jit), entry.toPtr<EntryFn>(),
+                                         c.program.arena_bytes, std::move(c.donated));
 }
 
 std::string emit_cpu_llvm_ir(const ir::Function& fn, const CpuOptions& options) {
-  auto prepared = prepare(fn, options);
-  llvm::LLVMContext ctx;
-  LoweredProgram program = lower_program(*prepared->functions()[0], ctx, options.entry_name);
-  auto tm = host_target_machine();
-  optimize(*program.module, *tm);
+  CompiledModule c = compile_module(fn, options);
   std::string text;
   llvm::raw_string_ostream os(text);
-  program.module->print(os, nullptr);
+  c.program.module->print(os, nullptr);
   return os.str();
 }
 
 int64_t emit_cpu_object(const ir::Function& fn, const std::string& path, const CpuOptions& options) {
-  auto prepared = prepare(fn, options);
-  llvm::LLVMContext ctx;
-  LoweredProgram program = lower_program(*prepared->functions()[0], ctx, options.entry_name);
-  auto tm = host_target_machine();
-  optimize(*program.module, *tm);
+  CompiledModule c = compile_module(fn, options);
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
   if (ec) throw_error(ErrorCode::IOError, "cannot write " + path + ": " + ec.message());
   llvm::legacy::PassManager pm;
-  if (tm->addPassesToEmitFile(pm, out, nullptr, llvm::CodeGenFileType::ObjectFile))
+  if (c.tm->addPassesToEmitFile(pm, out, nullptr, llvm::CodeGenFileType::ObjectFile))
     throw_error(ErrorCode::Unsupported, "the host target cannot emit object files");
-  pm.run(*program.module);
+  pm.run(*c.program.module);
   out.flush();
-  return program.arena_bytes;
+  return c.program.arena_bytes;
 }
 
 bool cpu_supports(Op op) {

@@ -8,6 +8,7 @@
 #include "codegen/cpu/llvm_util.h"
 #include "codegen/cpu/loop_kernel.h"
 #include "ir/builder.h"
+#include "ir/clone.h"
 #include "ir/error.h"
 #include "ir/serialize.h"
 #include "ir/shape_rules.h"
@@ -489,25 +490,8 @@ private:
   // Serializes the group as a one-function module and calls the interpreter on it.
   void lower_on_interpreter(const ir::Node& n, const std::string& name) {
     ir::Module group;
-    ir::Function* body = n.op() == Op::Fusion ? nullptr : wrap_node(group, n, "main");
-    if (!body) {
-      body = group.add_function("main");
-      // Copy the fusion body: params and nodes in order.
-      std::unordered_map<const ir::Value*, ir::Value*> map;
-      for (const auto& inner : n.body()->nodes()) {
-        if (inner->op() == Op::Parameter) {
-          map[inner->result()] = body->add_param(inner->result()->name(), inner->result()->type());
-          continue;
-        }
-        std::vector<ir::Value*> ops;
-        for (ir::Value* v : inner->operands()) ops.push_back(map.at(v));
-        std::vector<TensorType> types;
-        for (int r = 0; r < inner->num_results(); ++r) types.push_back(inner->result(r)->type());
-        ir::Node* copy = body->append(inner->op(), ops, inner->attrs(), types, inner->loc());
-        for (int r = 0; r < inner->num_results(); ++r) map[inner->result(r)] = copy->result(r);
-      }
-      for (const ir::Output& o : n.body()->outputs()) body->add_output(o.name, map.at(o.value));
-    }
+    if (n.op() == Op::Fusion) ir::clone_function_into(*n.body(), group, "main");
+    else wrap_node(group, n, "main");
     std::string bytes = ir::serialize_module(group);
     auto* data = llvm::ConstantDataArray::getRaw(bytes, bytes.size(), b_.getInt8Ty());
     auto* g = new llvm::GlobalVariable(*module_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data,

@@ -82,22 +82,17 @@ void col2im(const ConvShape& s, const float* col, int64_t g, float* dx) {
   });
 }
 
-// [o, (b, i, j)] <-> [b, o, i, j] layout changes of a GEMM result.
-void gemm_layout_to_nchw(const ConvShape& s, const float* src, int64_t g, float* y) {
+// Moves group g's channels between the GEMM layout [o, (b, i, j)] and NCHW [b, o, i, j].
+enum class Direction { ToNchw, FromNchw };
+void relayout(const ConvShape& s, Direction dir, const float* src, int64_t g, float* dst) {
   int64_t hw = s.oh * s.ow;
   parallel(s.og(), [&](int64_t begin, int64_t end) {
     for (int64_t oi = begin; oi < end; ++oi)
-      for (int64_t b = 0; b < s.n; ++b)
-        std::memcpy(y + (b * s.o + g * s.og() + oi) * hw, src + oi * s.cols() + b * hw, sizeof(float) * hw);
-  });
-}
-
-void nchw_to_gemm_layout(const ConvShape& s, const float* dy, int64_t g, float* dst) {
-  int64_t hw = s.oh * s.ow;
-  parallel(s.og(), [&](int64_t begin, int64_t end) {
-    for (int64_t oi = begin; oi < end; ++oi)
-      for (int64_t b = 0; b < s.n; ++b)
-        std::memcpy(dst + oi * s.cols() + b * hw, dy + (b * s.o + g * s.og() + oi) * hw, sizeof(float) * hw);
+      for (int64_t b = 0; b < s.n; ++b) {
+        int64_t gemm = oi * s.cols() + b * hw, nchw = (b * s.o + g * s.og() + oi) * hw;
+        if (dir == Direction::ToNchw) std::memcpy(dst + nchw, src + gemm, sizeof(float) * hw);
+        else std::memcpy(dst + gemm, src + nchw, sizeof(float) * hw);
+      }
   });
 }
 
@@ -141,7 +136,7 @@ void loom_rt_conv2d_f32(const float* x, const float* w, float* y, const int64_t*
     im2col(s, x, g, col.data());
     loom::cpu::sgemm(false, false, s.og(), s.cols(), s.k(), w + g * s.og() * s.k(), s.k(), col.data(), s.cols(),
                      out.data(), s.cols());
-    gemm_layout_to_nchw(s, out.data(), g, y);
+    relayout(s, Direction::ToNchw, out.data(), g, y);
   }
 }
 
@@ -152,7 +147,7 @@ void loom_rt_conv2d_backprop_input_f32(const float* dy, const float* w, float* d
   auto& col = scratch(0, s.k() * s.cols());
   auto& dyg = scratch(1, s.og() * s.cols());
   for (int64_t g = 0; g < s.groups; ++g) {
-    nchw_to_gemm_layout(s, dy, g, dyg.data());
+    relayout(s, Direction::FromNchw, dy, g, dyg.data());
     loom::cpu::sgemm(true, false, s.k(), s.cols(), s.og(), w + g * s.og() * s.k(), s.k(), dyg.data(), s.cols(),
                      col.data(), s.cols());
     col2im(s, col.data(), g, dx);
@@ -166,7 +161,7 @@ void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* 
   auto& dyg = scratch(1, s.og() * s.cols());
   for (int64_t g = 0; g < s.groups; ++g) {
     im2col(s, x, g, col.data());
-    nchw_to_gemm_layout(s, dy, g, dyg.data());
+    relayout(s, Direction::FromNchw, dy, g, dyg.data());
     loom::cpu::sgemm(false, true, s.og(), s.k(), s.cols(), dyg.data(), s.cols(), col.data(), s.cols(),
                      dw + g * s.og() * s.k(), s.k());
   }
