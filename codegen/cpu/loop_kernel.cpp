@@ -589,6 +589,18 @@ RowSpace row_space(const Shape& shape) {
   return s;
 }
 
+// Below this many elements (largest value of the body) a kernel is compiled for size.
+constexpr int64_t kSmallKernelElements = 8192;
+
+// Elements of the largest parameter or intermediate of a body: the kernel's work.
+int64_t largest_value(const ir::Function& body) {
+  int64_t largest = 0;
+  for (const ir::Value* p : body.params()) largest = std::max(largest, p->type().numel());
+  for (const auto& n : body.nodes())
+    for (int r = 0; r < n->num_results(); ++r) largest = std::max(largest, n->result(r)->type().numel());
+  return largest;
+}
+
 } // namespace
 
 bool can_lower_loop_body(const ir::Function& body) {
@@ -662,6 +674,12 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
   // Split only work big enough to pay for waking threads; the split never changes results.
   int64_t elements = shape_numel(shape);
   k.chunks = elements < (1 << 15) ? 1 : std::min<int64_t>(space.rows, 64);
+  // A kernel that touches few elements runs in microseconds: compile it for size, which
+  // skips vectorization and loop versioning (most of LLVM's time on a training step).
+  if (largest_value(body) < kSmallKernelElements) {
+    fn->addFnAttr(llvm::Attribute::OptimizeForSize);
+    fn->addFnAttr(llvm::Attribute::MinSize);
+  }
   return k;
 }
 

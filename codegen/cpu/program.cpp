@@ -10,6 +10,7 @@
 #include "ir/builder.h"
 #include "ir/clone.h"
 #include "ir/error.h"
+#include "ir/printer.h"
 #include "ir/serialize.h"
 #include "ir/shape_rules.h"
 
@@ -166,6 +167,15 @@ private:
     return array;
   }
 
+  // Bodies that print alike (an unrolled RNN's steps, a layer's twins) share one kernel.
+  LoopKernel loop_kernel(const std::string& name, const ir::Function& body) {
+    std::string key = ir::print_function(body);
+    key.erase(0, key.find('(')); // the body's own name does not matter
+    auto [it, fresh] = kernel_cache_.try_emplace(std::move(key));
+    if (fresh) it->second = emit_loop_kernel(*module_, name, body);
+    return it->second;
+  }
+
   std::vector<const ir::Value*> kernel_buffers(const ir::Node& n) {
     std::vector<const ir::Value*> values(n.operands().begin(), n.operands().end());
     for (int r = 0; r < n.num_results(); ++r) values.push_back(n.result(r));
@@ -190,7 +200,7 @@ private:
                   has_trait(n.op(), kRandom) || n.op() == Op::Iota || n.op() == Op::OneHot))
       body = wrap_node(scratch_, n, name);
     if (body && kind != "contraction" && can_lower_loop_body(*body)) {
-      LoopKernel k = emit_loop_kernel(*module_, name, *body);
+      LoopKernel k = loop_kernel(name, *body);
       call_kernel(k, kernel_buffers(n), n);
       return;
     }
@@ -417,7 +427,7 @@ private:
     if (!lowered) return false;
     if (body.outputs()[0].value == core->result()) return true; // no epilogue
 
-    LoopKernel k = emit_loop_kernel(*module_, name, *epilogue);
+    LoopKernel k = loop_kernel(name, *epilogue);
     std::vector<const ir::Value*> values;
     for (const ir::Value* operand : fusion.operands()) // absorbed transposes are not read here
       values.push_back(absorbed_.count(operand->def()) ? transpose_source_of(*operand->def()) : operand);
@@ -537,6 +547,7 @@ private:
   // Body values of a contraction fusion mapped to the fusion's buffers while lowering it.
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_override_;
   std::unordered_map<const ir::Value*, const ir::Value*> transposed_override_;
+  std::unordered_map<std::string, LoopKernel> kernel_cache_; // body text -> kernel
   std::unordered_set<const ir::Node*> absorbed_; // transposes read in place by GEMMs
   std::unordered_map<const ir::Value*, int> donated_; // parameter -> index of the node overwriting it
   int64_t arena_bytes_ = 0;
