@@ -34,11 +34,25 @@ void parallel(int64_t count, const std::function<void(int64_t, int64_t)>& body) 
   loom::ThreadPool::global().run(chunks, [&](int64_t c) { body(count * c / chunks, count * (c + 1) / chunks); });
 }
 
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); } // b > 0
+
+// Output columns j whose input column j*stride - pad + offset lies in [0, extent).
+struct ValidRange {
+  int64_t lo, hi; // [lo, hi), possibly empty
+};
+ValidRange valid_range(int64_t outputs, int64_t stride, int64_t pad, int64_t offset, int64_t extent) {
+  int64_t lo = std::max<int64_t>(0, ceil_div(pad - offset, stride));
+  int64_t hi = std::min<int64_t>(outputs, ceil_div(extent + pad - offset, stride));
+  return {lo, std::max(lo, hi)};
+}
+
 // col[(ci, p, q), (b, i, j)] = x[b, g*cg + ci, i*sh - pt + p*dh, j*sw - pl + q*dw] (0 outside).
+// Each output row is three runs: zeros, a (strided) copy, zeros.
 void im2col(const ConvShape& s, const float* x, int64_t g, float* col) {
   parallel(s.k(), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       int64_t ci = row / (s.kh * s.kw), p = row / s.kw % s.kh, q = row % s.kw;
+      ValidRange js = valid_range(s.ow, s.sw, s.pl, q * s.dw, s.w);
       float* out = col + row * s.cols();
       for (int64_t b = 0; b < s.n; ++b) {
         const float* plane = x + (b * s.c + g * s.cg() + ci) * s.h * s.w;
@@ -49,10 +63,15 @@ void im2col(const ConvShape& s, const float* x, int64_t g, float* col) {
             std::memset(dst, 0, sizeof(float) * s.ow);
             continue;
           }
-          for (int64_t j = 0; j < s.ow; ++j) {
-            int64_t xx = j * s.sw - s.pl + q * s.dw;
-            dst[j] = (xx >= 0 && xx < s.w) ? plane[y * s.w + xx] : 0.0f;
+          // Rows are short (tens of elements): plain loops beat memcpy/memset calls.
+          int64_t base = y * s.w - s.pl + q * s.dw; // input column of j is base + j * sw
+          for (int64_t j = 0; j < js.lo; ++j) dst[j] = 0.0f;
+          if (s.sw == 1) {
+            for (int64_t j = js.lo; j < js.hi; ++j) dst[j] = plane[base + j];
+          } else {
+            for (int64_t j = js.lo; j < js.hi; ++j) dst[j] = plane[base + j * s.sw];
           }
+          for (int64_t j = js.hi; j < s.ow; ++j) dst[j] = 0.0f;
         }
       }
     }
@@ -69,12 +88,16 @@ void col2im(const ConvShape& s, const float* col, int64_t g, float* dx) {
       for (int64_t p = 0; p < s.kh; ++p)
         for (int64_t q = 0; q < s.kw; ++q) {
           const float* src = col + ((ci * s.kh + p) * s.kw + q) * s.cols() + b * s.oh * s.ow;
+          ValidRange js = valid_range(s.ow, s.sw, s.pl, q * s.dw, s.w);
           for (int64_t i = 0; i < s.oh; ++i) {
             int64_t y = i * s.sh - s.pt + p * s.dh;
             if (y < 0 || y >= s.h) continue;
-            for (int64_t j = 0; j < s.ow; ++j) {
-              int64_t xx = j * s.sw - s.pl + q * s.dw;
-              if (xx >= 0 && xx < s.w) plane[y * s.w + xx] += src[i * s.ow + j];
+            int64_t base = y * s.w - s.pl + q * s.dw; // input column of j is base + j * sw
+            const float* row = src + i * s.ow;
+            if (s.sw == 1) {
+              for (int64_t j = js.lo; j < js.hi; ++j) plane[base + j] += row[j];
+            } else {
+              for (int64_t j = js.lo; j < js.hi; ++j) plane[base + j * s.sw] += row[j];
             }
           }
         }
@@ -109,19 +132,66 @@ struct PoolShape {
         pl(p[11]), pb(p[12]), pr(p[13]), include_pad(p[14]) {}
 };
 
-// Window [y0, y1) x [x0, x1) of output (i, j) clipped to the input, and its divisor.
-struct Window {
-  int64_t y0, y1, x0, x1;
-  float divisor;
+// A pooling window along one axis: [lo, hi) clipped to the input, and its padded extent.
+struct Span {
+  int64_t lo, hi, padded;
 };
-Window window(const PoolShape& s, int64_t i, int64_t j) {
-  int64_t ys = i * s.sh - s.pt, xs = j * s.sw - s.pl;
-  int64_t ye = std::min(ys + s.kh, s.h + s.pb), xe = std::min(xs + s.kw, s.w + s.pr);
-  int64_t padded = (ye - ys) * (xe - xs);
-  Window win{std::max<int64_t>(ys, 0), std::min(ye, s.h), std::max<int64_t>(xs, 0), std::min(xe, s.w), 0};
-  int64_t inside = std::max<int64_t>(win.y1 - win.y0, 0) * std::max<int64_t>(win.x1 - win.x0, 0);
-  win.divisor = static_cast<float>(s.include_pad ? padded : inside);
-  return win;
+std::vector<Span> spans(int64_t outputs, int64_t stride, int64_t pad_lo, int64_t kernel, int64_t extent,
+                        int64_t pad_hi) {
+  std::vector<Span> out(outputs);
+  for (int64_t i = 0; i < outputs; ++i) {
+    int64_t start = i * stride - pad_lo, end = std::min(start + kernel, extent + pad_hi);
+    out[i] = {std::max<int64_t>(start, 0), std::min(end, extent), end - start};
+  }
+  return out;
+}
+
+// Every output's window, computed once per call rather than per element.
+struct Windows {
+  std::vector<Span> rows, cols;
+  bool include_pad;
+  explicit Windows(const PoolShape& s)
+      : rows(spans(s.oh, s.sh, s.pt, s.kh, s.h, s.pb)), cols(spans(s.ow, s.sw, s.pl, s.kw, s.w, s.pr)),
+        include_pad(s.include_pad != 0) {}
+  float divisor(int64_t i, int64_t j) const {
+    if (include_pad) return static_cast<float>(rows[i].padded * cols[j].padded);
+    return static_cast<float>(std::max<int64_t>(rows[i].hi - rows[i].lo, 0) *
+                              std::max<int64_t>(cols[j].hi - cols[j].lo, 0));
+  }
+};
+
+// Max of a window; the first NaN (row-major) wins, as in the interpreter. Branch-free
+// in the common case: comparisons on data are unpredictable.
+float window_max(const float* in, int64_t w, const Span& r, const Span& c) {
+  float best = -std::numeric_limits<float>::infinity();
+  bool any_nan = false;
+  for (int64_t yy = r.lo; yy < r.hi; ++yy)
+    for (int64_t xx = c.lo; xx < c.hi; ++xx) {
+      float v = in[yy * w + xx];
+      any_nan |= v != v;
+      best = v > best ? v : best;
+    }
+  if (!any_nan) return best;
+  for (int64_t yy = r.lo; yy < r.hi; ++yy)
+    for (int64_t xx = c.lo; xx < c.hi; ++xx)
+      if (float v = in[yy * w + xx]; v != v) return v;
+  return best;
+}
+
+// Offset of a window's first maximum (row-major; a NaN is the maximum and the first
+// one wins), or -1 for an empty window.
+int64_t window_argmax(const float* in, int64_t w, const Span& r, const Span& c) {
+  if (r.lo >= r.hi || c.lo >= c.hi) return -1;
+  int64_t best_at = r.lo * w + c.lo;
+  float best = in[best_at];
+  for (int64_t yy = r.lo; yy < r.hi; ++yy)
+    for (int64_t xx = c.lo; xx < c.hi; ++xx) {
+      float v = in[yy * w + xx];
+      bool takes = best == best && (v != v || v > best);
+      best = takes ? v : best;
+      best_at = takes ? yy * w + xx : best_at;
+    }
+  return best_at;
 }
 
 } // namespace
@@ -169,27 +239,13 @@ void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* 
 
 void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params) {
   PoolShape s(params);
+  Windows win(s);
   parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const float* in = x + plane * s.h * s.w;
       float* out = y + plane * s.oh * s.ow;
       for (int64_t i = 0; i < s.oh; ++i)
-        for (int64_t j = 0; j < s.ow; ++j) {
-          Window win = window(s, i, j);
-          float best = -std::numeric_limits<float>::infinity();
-          bool nan = false;
-          for (int64_t yy = win.y0; yy < win.y1 && !nan; ++yy)
-            for (int64_t xx = win.x0; xx < win.x1; ++xx) {
-              float v = in[yy * s.w + xx];
-              if (v != v) { // the first NaN wins, as in the interpreter
-                best = v;
-                nan = true;
-                break;
-              }
-              if (v > best) best = v;
-            }
-          out[i * s.ow + j] = best;
-        }
+        for (int64_t j = 0; j < s.ow; ++j) out[i * s.ow + j] = window_max(in, s.w, win.rows[i], win.cols[j]);
     }
   });
 }
@@ -197,6 +253,7 @@ void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params) {
 // Routes dy to the first maximum of each window (row-major), accumulating.
 void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx, const int64_t* params) {
   PoolShape s(params);
+  Windows win(s);
   parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const float* in = x + plane * s.h * s.w;
@@ -205,19 +262,7 @@ void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx, con
       std::memset(out, 0, sizeof(float) * s.h * s.w);
       for (int64_t i = 0; i < s.oh; ++i)
         for (int64_t j = 0; j < s.ow; ++j) {
-          Window win = window(s, i, j);
-          int64_t best_at = -1;
-          float best = -std::numeric_limits<float>::infinity();
-          for (int64_t yy = win.y0; yy < win.y1; ++yy)
-            for (int64_t xx = win.x0; xx < win.x1; ++xx) {
-              float v = in[yy * s.w + xx];
-              bool best_is_nan = best_at >= 0 && best != best;
-              bool takes = best_at < 0 || (!best_is_nan && (v != v || v > best));
-              if (takes) {
-                best = v;
-                best_at = yy * s.w + xx;
-              }
-            }
+          int64_t best_at = window_argmax(in, s.w, win.rows[i], win.cols[j]);
           if (best_at >= 0) out[best_at] += g[i * s.ow + j];
         }
     }
@@ -226,17 +271,18 @@ void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx, con
 
 void loom_rt_avg_pool2d_f32(const float* x, float* y, const int64_t* params) {
   PoolShape s(params);
+  Windows win(s);
   parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const float* in = x + plane * s.h * s.w;
       float* out = y + plane * s.oh * s.ow;
       for (int64_t i = 0; i < s.oh; ++i)
         for (int64_t j = 0; j < s.ow; ++j) {
-          Window win = window(s, i, j);
+          const Span &r = win.rows[i], &c = win.cols[j];
           double sum = 0;
-          for (int64_t yy = win.y0; yy < win.y1; ++yy)
-            for (int64_t xx = win.x0; xx < win.x1; ++xx) sum += in[yy * s.w + xx];
-          out[i * s.ow + j] = static_cast<float>(sum / win.divisor);
+          for (int64_t yy = r.lo; yy < r.hi; ++yy)
+            for (int64_t xx = c.lo; xx < c.hi; ++xx) sum += in[yy * s.w + xx];
+          out[i * s.ow + j] = static_cast<float>(sum / win.divisor(i, j));
         }
     }
   });
@@ -244,6 +290,7 @@ void loom_rt_avg_pool2d_f32(const float* x, float* y, const int64_t* params) {
 
 void loom_rt_avg_pool2d_grad_f32(const float* dy, float* dx, const int64_t* params) {
   PoolShape s(params);
+  Windows win(s);
   parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const float* g = dy + plane * s.oh * s.ow;
@@ -251,10 +298,10 @@ void loom_rt_avg_pool2d_grad_f32(const float* dy, float* dx, const int64_t* para
       std::vector<double> acc(s.h * s.w, 0.0);
       for (int64_t i = 0; i < s.oh; ++i)
         for (int64_t j = 0; j < s.ow; ++j) {
-          Window win = window(s, i, j);
-          double share = g[i * s.ow + j] / static_cast<double>(win.divisor);
-          for (int64_t yy = win.y0; yy < win.y1; ++yy)
-            for (int64_t xx = win.x0; xx < win.x1; ++xx) acc[yy * s.w + xx] += share;
+          const Span &r = win.rows[i], &c = win.cols[j];
+          double share = g[i * s.ow + j] / static_cast<double>(win.divisor(i, j));
+          for (int64_t yy = r.lo; yy < r.hi; ++yy)
+            for (int64_t xx = c.lo; xx < c.hi; ++xx) acc[yy * s.w + xx] += share;
         }
       for (int64_t k = 0; k < s.h * s.w; ++k) out[k] = static_cast<float>(acc[k]);
     }

@@ -184,3 +184,32 @@ TEST_CASE("transposes feeding matmuls are read in place and stay correct", "[cpu
   auto inputs = test::random_inputs(*fn, 11);
   CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
 }
+
+TEST_CASE("window kernels match the interpreter on padding, strides, ties and NaNs", "[cpu]") {
+  std::vector<OpCase> edge = {
+      {Op::MaxPool2D, {F({2, 3, 7, 6})}, pool_attrs({3, 3}, {2, 2}, {1, 1, 1, 1})},
+      {Op::MaxPool2DGrad, {F({1, 2, 7, 6}), F({1, 2, 4, 3})}, pool_attrs({3, 3}, {2, 2}, {1, 1, 1, 1})},
+      {Op::AvgPool2D, {F({1, 2, 7, 6})}, with(pool_attrs({3, 2}, {2, 2}, {1, 0, 1, 1}), "count_include_pad", true)},
+      {Op::Conv2D, {F({2, 3, 9, 8}), F({4, 3, 3, 2})}, conv_attrs({2, 3}, {2, 1, 1, 2}, {2, 1}), {}, 1e-5},
+      {Op::Conv2DBackpropInput, {F({1, 4, 5, 4}), F({4, 2, 3, 3})},
+       with(conv_attrs({2, 2}, {2, 2, 1, 1}, {1, 2}), "input_shape", Shape{1, 2, 9, 9}), {}, 1e-5},
+      {Op::Conv2DBackpropFilter, {F({1, 2, 9, 8}), F({1, 4, 5, 3})},
+       with(conv_attrs({2, 3}, {1, 1, 0, 0}), "filter_shape", Shape{4, 2, 2, 2}), {}, 1e-5},
+  };
+  uint64_t seed = 40;
+  for (const OpCase& oc : edge) {
+    auto module = test::single_op_module(oc.op, oc.operands, oc.attrs);
+    const ir::Function& fn = test::main_function(*module);
+    INFO("op " << op_name(oc.op));
+    auto inputs = test::random_inputs(fn, seed++, oc.domain);
+    CHECK(test::compare_cpu_with_interp(fn, inputs, oc.tol, oc.tol) == "");
+    if (oc.op != Op::MaxPool2D && oc.op != Op::MaxPool2DGrad) continue;
+    // Ties everywhere (the first maximum wins) and NaNs in some windows (the first NaN wins).
+    float* x = inputs[0].data<float>();
+    for (int64_t i = 0; i < inputs[0].numel(); ++i) x[i] = static_cast<float>(i % 3);
+    x[5] = std::nanf("1");
+    x[9] = -std::nanf("2");
+    x[inputs[0].numel() - 1] = std::nanf("3");
+    CHECK(test::compare_cpu_with_interp(fn, inputs, 0.0, 0.0) == "");
+  }
+}
