@@ -2,7 +2,9 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include <algorithm>
 #include <array>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -359,6 +361,37 @@ private:
 public:
   bool can_fail() const { return can_fail_; }
 
+  // Column reductions (codegen of emit_loop_kernel): the caller runs the reduced loops
+  // outside the output's last dimension, so that the innermost loop walks memory
+  // contiguously, and hands each result back with seed().
+  llvm::Value* identity_of(const ir::Node& reduction) {
+    return reduce_identity(reduction.op(), reduction.result()->dtype());
+  }
+  // *acc = combine(*acc, operand) at the input index of output index `out_idx` with the
+  // reduced axes (in attribute order) at `reduced`.
+  void accumulate(const ir::Node& n, const Index& out_idx, const Index& reduced, llvm::Value* acc) {
+    const auto& axes = n.attrs().get_ints(std::string(n.name()), "axes");
+    bool keepdims = n.attrs().get_bool(std::string(n.name()), "keepdims");
+    Index in(n.operand(0)->rank());
+    size_t kept = 0;
+    for (size_t d = 0; d < in.size(); ++d) {
+      auto axis = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d));
+      in[d] = axis != axes.end() ? reduced[axis - axes.begin()] : out_idx[keepdims ? d : kept++];
+    }
+    scopes_.emplace_back();
+    llvm::Type* t = register_type(ctx_, n.result()->dtype());
+    b_.CreateStore(combine(n.op(), b_.CreateLoad(t, acc), emit(n.operand(0), in), n.result()->dtype()), acc);
+    scopes_.pop_back();
+  }
+  // Makes emit(v, idx) return `value` until the scope ends (also for v's size-1 dims
+  // read at 0, the index its broadcasting consumers use).
+  void seed(const ir::Value* v, const Index& idx, llvm::Value* value) {
+    scopes_.back()[Key{v, idx}] = value;
+    scopes_.back()[Key{v, broadcast_index(v->shape(), idx)}] = value;
+  }
+  void push_scope() { scopes_.emplace_back(); }
+  void pop_scope() { scopes_.pop_back(); }
+
 private:
   size_t param_slot(const ir::Value* v) {
     const auto& params = body_.params();
@@ -601,6 +634,78 @@ int64_t largest_value(const ir::Function& body) {
   return largest;
 }
 
+// Reductions of the body that keep the output's last axis and are read at the output
+// index: computed a tile of columns at a time with the reduced loops outside, so the
+// inner loop is contiguous (bias gradients, column sums) instead of striding.
+std::vector<const ir::Node*> column_reductions(const ir::Function& body, const Shape& out_shape) {
+  std::vector<const ir::Node*> found;
+  if (out_shape.empty() || out_shape.back() < 2) return found;
+  for (const auto& n : body.nodes()) {
+    if (!is_reduce(n->op()) || n->result()->shape() != out_shape) continue;
+    DType dt = n->result()->dtype();
+    if (dt == DType::Bool) continue;
+    const auto& axes = n->attrs().get_ints(std::string(n->name()), "axes");
+    int64_t last = n->operand(0)->rank() - 1;
+    if (std::find(axes.begin(), axes.end(), last) == axes.end()) found.push_back(n.get());
+  }
+  return found;
+}
+
+constexpr int64_t kColumnTile = 256; // accumulators per column reduction (on the stack)
+
+// The j loop over [lo, hi) of one row, for a body with column reductions: per tile,
+// each reduction accumulates into a stack array with the reduced loops outermost, then
+// the outputs are computed with the reductions' values seeded from the arrays.
+void emit_column_tiles(llvm::IRBuilder<>& b, llvm::IRBuilder<>& entry, BodyEmitter& em,
+                       const std::vector<const ir::Node*>& columns, const Index& outer, llvm::Value* lo,
+                       llvm::Value* hi, const std::function<void(llvm::Value*)>& store_outputs) {
+  llvm::LLVMContext& ctx = b.getContext();
+  std::vector<llvm::Value*> accs;
+  for (const ir::Node* r : columns)
+    accs.push_back(entry.CreateAlloca(llvm::ArrayType::get(register_type(ctx, r->result()->dtype()), kColumnTile)));
+  llvm::Value* tiles = b.CreateUDiv(b.CreateAdd(b.CreateSub(hi, lo), b.getInt64(kColumnTile - 1)), b.getInt64(kColumnTile));
+  emit_loop(b, b.getInt64(0), tiles, [&](llvm::Value* tile) {
+    llvm::Value* t_lo = b.CreateAdd(lo, b.CreateMul(tile, b.getInt64(kColumnTile)));
+    llvm::Value* t_hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(t_lo, b.getInt64(kColumnTile)), hi);
+    auto slot = [&](size_t c, llvm::Value* j) {
+      llvm::Type* t = register_type(ctx, columns[c]->result()->dtype());
+      return b.CreateInBoundsGEP(t, accs[c], b.CreateSub(j, t_lo));
+    };
+    for (size_t c = 0; c < columns.size(); ++c) {
+      const ir::Node& r = *columns[c];
+      emit_loop(b, t_lo, t_hi, [&](llvm::Value* j) { b.CreateStore(em.identity_of(r), slot(c, j)); }, "init");
+      const auto& axes = r.attrs().get_ints(std::string(r.name()), "axes");
+      Index reduced(axes.size());
+      std::function<void(size_t)> loops = [&](size_t level) {
+        if (level == axes.size()) {
+          emit_loop(b, t_lo, t_hi, [&](llvm::Value* j) {
+            Index idx = outer;
+            idx.push_back(j);
+            em.accumulate(r, idx, reduced, slot(c, j));
+          }, "col");
+          return;
+        }
+        emit_loop(b, b.getInt64(0), b.getInt64(r.operand(0)->shape()[axes[level]]), [&](llvm::Value* iv) {
+          reduced[level] = iv;
+          loops(level + 1);
+        }, "r");
+      };
+      loops(0);
+    }
+    emit_loop(b, t_lo, t_hi, [&](llvm::Value* j) {
+      em.push_scope();
+      Index idx = outer;
+      idx.push_back(j);
+      for (size_t c = 0; c < columns.size(); ++c) {
+        llvm::Type* t = register_type(ctx, columns[c]->result()->dtype());
+        em.seed(columns[c]->result(), idx, b.CreateLoad(t, slot(c, j)));
+      }
+      store_outputs(j);
+      em.pop_scope();
+    }, "j");
+  }, "tile");
+}
+
 } // namespace
 
 bool can_lower_loop_body(const ir::Function& body) {
@@ -638,6 +743,7 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
 
   const Shape& shape = body.outputs()[0].value->shape();
   RowSpace space = row_space(shape);
+  std::vector<const ir::Node*> columns = column_reductions(body, shape);
   emit_loop(b, begin, end, [&](llvm::Value* row) {
     // row -> (outer index, tile); the last dim runs over the tile.
     llvm::Value* tile = space.tiles == 1 ? b.getInt64(0) : b.CreateURem(row, b.getInt64(space.tiles));
@@ -652,7 +758,7 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
     llvm::Value* hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(lo, b.getInt64(space.tile)),
                                              b.getInt64(space.last));
     llvm::Value* out_row = b.CreateMul(outer_linear, b.getInt64(space.last));
-    emit_loop(b, lo, hi, [&](llvm::Value* j) {
+    auto store_outputs = [&](llvm::Value* j) {
       Index idx = outer;
       if (!shape.empty()) idx.push_back(j);
       for (size_t o = 0; o < body.outputs().size(); ++o) {
@@ -662,7 +768,9 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
                                              b.CreateAdd(out_row, j));
         b.CreateStore(value, p);
       }
-    }, "j");
+    };
+    if (columns.empty()) emit_loop(b, lo, hi, store_outputs, "j");
+    else emit_column_tiles(b, entry, em, columns, outer, lo, hi, store_outputs);
   }, "row");
   b.CreateRetVoid();
   entry.CreateBr(body_bb);
