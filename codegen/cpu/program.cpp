@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "codegen/cpu/gemm_update.h"
 #include "codegen/cpu/llvm_util.h"
 #include "codegen/cpu/loop_kernel.h"
 #include "ir/builder.h"
@@ -53,6 +54,7 @@ public:
   }
 
   LoweredProgram run() {
+    find_gemm_updates();
     find_absorbed_transposes();
     assign_homes();
     int index = 0;
@@ -77,10 +79,15 @@ private:
   void assign_homes() {
     std::unordered_map<const ir::Value*, int> last_use;
     int index = 0;
+    auto read_at = [&](const ir::Value* v, int at) {
+      last_use[v] = at;
+      if (absorbed_.count(v->def())) last_use[transpose_source_of(*v->def())] = at; // read in place
+    };
     for (const auto& node : fn_.nodes()) {
-      for (const ir::Value* v : node->operands()) {
-        last_use[v] = index;
-        if (absorbed_.count(v->def())) last_use[transpose_source_of(*v->def())] = index; // read in place
+      for (const ir::Value* v : node->operands()) read_at(v, index);
+      if (auto u = updates_.find(node.get()); u != updates_.end()) { // the GEMM runs here
+        read_at(u->second.a, index);
+        read_at(u->second.b, index);
       }
       ++index;
     }
@@ -105,7 +112,7 @@ private:
       for (int r = 0; r < node->num_results(); ++r) {
         const ir::Value* v = node->result(r);
         if (node->op() == Op::Parameter || node->op() == Op::Constant || output_slot_.count(v) ||
-            absorbed_.count(node.get()))
+            absorbed_.count(node.get()) || fused_into_.count(node.get()))
           continue;
         int64_t size = align_up(std::max<int64_t>(v->type().nbytes(), 1));
         arena_offset_[v] = allocate(free_list, size);
@@ -183,7 +190,11 @@ private:
   }
 
   void lower_node(const ir::Node& n, int index) {
-    if (n.op() == Op::Parameter || n.op() == Op::Constant || absorbed_.count(&n)) return;
+    if (n.op() == Op::Parameter || n.op() == Op::Constant || absorbed_.count(&n) || fused_into_.count(&n)) return;
+    if (auto u = updates_.find(&n); u != updates_.end()) {
+      lower_gemm_update(n, u->second);
+      return;
+    }
     std::string name = "k" + std::to_string(index) + "_" + std::string(n.name());
     if (n.op() == Op::MatMul && (n.result()->dtype() == DType::F32 || n.result()->dtype() == DType::F64)) {
       lower_matmul(n);
@@ -224,7 +235,7 @@ private:
     return absorbed_.count(v->def()) ? transpose_source_of(*v->def()) : nullptr;
   }
 
-  void lower_matmul(const ir::Node& n) {
+  void lower_matmul(const ir::Node& n, double alpha = 1.0, double beta = 0.0) {
     const Shape &a = n.operand(0)->shape(), &bs = n.operand(1)->shape(), &c = n.result()->shape();
     int64_t m = a[a.size() - 2], k = a.back(), nn = bs.back();
     size_t batch_rank = c.size() - 2;
@@ -250,7 +261,9 @@ private:
     llvm::Value* bs_g = batch_rank ? array(b_strides) : llvm::ConstantPointerNull::get(ptr_);
     llvm::FunctionCallee matmul = module_->getOrInsertFunction(
         "loom_rt_matmul", llvm::FunctionType::get(b_.getVoidTy(),
-                                                  {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_, ptr_}, false));
+                                                  {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_, ptr_,
+                                                   b_.getDoubleTy(), b_.getDoubleTy()},
+                                                  false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
     // A transpose of the last two axes feeding the matmul is read in place (GEMM flags).
     const ir::Value* ta = transposed_source(n.operand(0));
@@ -258,7 +271,8 @@ private:
     int flags = (ta ? 1 : 0) | (tb ? 2 : 0);
     b_.CreateCall(matmul, {b_.getInt32(dtype), b_.getInt32(flags), buffer(ta ? ta : n.operand(0)),
                            buffer(tb ? tb : n.operand(1)), buffer(n.result()), b_.getInt64(m), b_.getInt64(nn),
-                           b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g, bs_g});
+                           b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g, bs_g,
+                           llvm::ConstantFP::get(b_.getDoubleTy(), alpha), llvm::ConstantFP::get(b_.getDoubleTy(), beta)});
     ++library_calls_;
   }
 
@@ -299,7 +313,7 @@ private:
       bool all_matmul = true;
       for (const ir::Use& u : node->result()->uses())
         all_matmul = all_matmul && u.user && reads_as_matmul_operand(*u.user, u.index) &&
-                     fn_.index_of(u.user) < overwritten_at;
+                     read_index(*u.user) < overwritten_at;
       if (all_matmul) absorbed_.insert(node.get());
     }
   }
@@ -411,15 +425,7 @@ private:
     epilogue->add_output("out", map.at(body.outputs()[0].value));
     if (!can_lower_loop_body(*epilogue)) return false;
 
-    for (size_t i = 0; i < body.params().size(); ++i) {
-      const ir::Value* operand = fusion.operand(i);
-      if (absorbed_.count(operand->def())) {
-        transposed_override_[body.params()[i]] = transpose_source_of(*operand->def());
-        buffer_override_[body.params()[i]] = nullptr; // never read directly
-      } else {
-        buffer_override_[body.params()[i]] = buffer(operand);
-      }
-    }
+    bind_body_params(fusion);
     buffer_override_[core->result()] = buffer(fusion.result());
     bool lowered = core->op() == Op::MatMul ? (lower_matmul(*core), true) : lower_window_op(*core);
     buffer_override_.clear();
@@ -435,6 +441,65 @@ private:
     values.push_back(fusion.result()); // out
     call_kernel(k, values, fusion);
     return true;
+  }
+
+  // A fusion body's parameters read the fusion operands' buffers (absorbed transposes:
+  // their sources, through the GEMM flags).
+  void bind_body_params(const ir::Node& fusion) {
+    const ir::Function& body = *fusion.body();
+    for (size_t i = 0; i < body.params().size(); ++i) {
+      const ir::Value* operand = fusion.operand(static_cast<int>(i));
+      if (absorbed_.count(operand->def())) {
+        transposed_override_[body.params()[i]] = transpose_source_of(*operand->def());
+        buffer_override_[body.params()[i]] = nullptr; // never read directly
+      } else {
+        buffer_override_[body.params()[i]] = buffer(operand);
+      }
+    }
+  }
+
+  // GEMM updates (codegen/cpu/gemm_update.h). Skipped when the deferred GEMM would read
+  // a donated parameter after (or while) it is overwritten.
+  void find_gemm_updates() {
+    for (const auto& node : fn_.nodes()) {
+      std::optional<GemmUpdate> u = match_gemm_update(*node);
+      if (!u) continue;
+      int at = fn_.index_of(node.get());
+      bool safe = true;
+      for (const ir::Value* v : {u->a, u->b}) {
+        const ir::Value* source = transpose_source_of(*v->def());
+        for (const ir::Value* read : {v, source})
+          if (read && donated_.count(read) && donated_.at(read) <= at) safe = false;
+      }
+      if (!safe) continue;
+      fused_into_[u->product] = node.get();
+      updates_[node.get()] = *u;
+    }
+  }
+
+  // Where a node's operands are read: a product fused into a GEMM update is read there.
+  int read_index(const ir::Node& n) const {
+    auto it = fused_into_.find(&n);
+    return fn_.index_of(it != fused_into_.end() ? it->second : &n);
+  }
+
+  // out = beta P + alpha (A B): P is copied into out unless they share a buffer (a
+  // donated parameter updated in place), then one GEMM accumulates into out.
+  void lower_gemm_update(const ir::Node& update, const GemmUpdate& u) {
+    llvm::Value* out = buffer(update.result());
+    llvm::Value* acc = buffer(u.accumulator);
+    llvm::BasicBlock* copy = llvm::BasicBlock::Create(ctx_, "copy_acc", entry_);
+    llvm::BasicBlock* gemm = llvm::BasicBlock::Create(ctx_, "gemm_update", entry_);
+    b_.CreateCondBr(b_.CreateICmpEQ(out, acc), gemm, copy);
+    b_.SetInsertPoint(copy);
+    b_.CreateMemCpy(out, llvm::MaybeAlign(4), acc, llvm::MaybeAlign(4), update.result()->type().nbytes());
+    b_.CreateBr(gemm);
+    b_.SetInsertPoint(gemm);
+    if (u.product != u.matmul) bind_body_params(*u.product);
+    buffer_override_[u.matmul->result()] = out;
+    lower_matmul(*u.matmul, u.alpha, u.beta);
+    buffer_override_.clear();
+    transposed_override_.clear();
   }
 
   llvm::Value* i64_array(const std::vector<int64_t>& values, const char* name) {
@@ -548,7 +613,9 @@ private:
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_override_;
   std::unordered_map<const ir::Value*, const ir::Value*> transposed_override_;
   std::unordered_map<std::string, LoopKernel> kernel_cache_; // body text -> kernel
-  std::unordered_set<const ir::Node*> absorbed_; // transposes read in place by GEMMs
+  std::unordered_set<const ir::Node*> absorbed_;
+  std::unordered_map<const ir::Node*, GemmUpdate> updates_;        // update node -> its GEMM
+  std::unordered_map<const ir::Node*, const ir::Node*> fused_into_; // product -> update node // transposes read in place by GEMMs
   std::unordered_map<const ir::Value*, int> donated_; // parameter -> index of the node overwriting it
   int64_t arena_bytes_ = 0;
   int kernels_ = 0, library_calls_ = 0, interpreter_calls_ = 0;

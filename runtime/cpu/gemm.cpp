@@ -41,10 +41,6 @@ template <typename T, typename Gemm>
 void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
              T* c, int64_t ldc, Gemm gemm) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    for (int64_t i = 0; i < m; ++i) std::memset(c + i * ldc, 0, sizeof(T) * n);
-    return;
-  }
   single_threaded_blas();
   Split s = split_for(m, n, k);
   auto run_piece = [&](int64_t piece) {
@@ -64,23 +60,31 @@ void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int6
   else ThreadPool::global().run(s.pieces, run_piece);
 }
 
+// k = 0: C = beta C (an empty sum), done here because BLAS may skip the call.
+template <typename T> void scale_only(int64_t m, int64_t n, T* c, int64_t ldc, T beta) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+}
+
 } // namespace
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float* c, int64_t ldc) {
+           float* c, int64_t ldc, float alpha, float beta) {
+  if (k == 0) return scale_only(m, n, c, ldc, beta);
   blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
-          [](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const float* aa, int64_t la,
-             const float* bb, int64_t lb, float* cc, int64_t lc) {
-            cblas_sgemm(CblasRowMajor, x, y, mm, nn, kk, 1.0f, aa, la, bb, lb, 0.0f, cc, lc);
+          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const float* aa,
+                        int64_t la, const float* bb, int64_t lb, float* cc, int64_t lc) {
+            cblas_sgemm(CblasRowMajor, x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
           });
 }
 
 void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
-           int64_t ldb, double* c, int64_t ldc) {
+           int64_t ldb, double* c, int64_t ldc, double alpha, double beta) {
+  if (k == 0) return scale_only(m, n, c, ldc, beta);
   blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
-          [](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const double* aa, int64_t la,
-             const double* bb, int64_t lb, double* cc, int64_t lc) {
-            cblas_dgemm(CblasRowMajor, x, y, mm, nn, kk, 1.0, aa, la, bb, lb, 0.0, cc, lc);
+          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const double* aa,
+                        int64_t la, const double* bb, int64_t lb, double* cc, int64_t lc) {
+            cblas_dgemm(CblasRowMajor, x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
           });
 }
 

@@ -10,11 +10,13 @@
 #include <set>
 
 #include "codegen/compile.h"
+#include "codegen/cpu_backend.h"
 #include "ir/builder.h"
 #include "ir/error.h"
 #include "tests/cpu/cpu_test_util.h"
-#include "tests/support/random_graph.h"
 #include "tests/support/op_builder.h"
+#include "tests/support/random_graph.h"
+#include "tests/support/test_support.h"
 
 using namespace loom;
 using loom::test::InputDomain;
@@ -211,5 +213,43 @@ TEST_CASE("window kernels match the interpreter on padding, strides, ties and Na
     x[9] = -std::nanf("2");
     x[inputs[0].numel() - 1] = std::nanf("3");
     CHECK(test::compare_cpu_with_interp(fn, inputs, 0.0, 0.0) == "");
+  }
+}
+
+TEST_CASE("GEMM updates accumulate into their output and match the interpreter", "[cpu]") {
+  struct Form {
+    const char* name;
+    bool product_on_left, subtract, scaled, in_place_read; // in_place_read: the GEMM reads P itself
+  };
+  for (Form form : {Form{"P - s*(X^T D)", false, true, true, false}, Form{"P + X^T D", false, false, false, false},
+                    Form{"X^T D - P", true, true, false, false}, Form{"s*(X^T D) + P", true, false, true, false},
+                    Form{"P - P^T P (reads P: not fused)", false, true, false, true}}) {
+    INFO(form.name);
+    ir::Module m;
+    ir::Function* fn = m.add_function("main");
+    ir::Value* x = fn->add_param("x", F({32, 24}));
+    ir::Value* d = fn->add_param("d", F({32, 24}));
+    ir::Value* p = fn->add_param("p", F({24, 24}));
+    ir::Builder b(*fn);
+    Attrs swap{{"perm", std::vector<int64_t>{1, 0}}};
+    ir::Value* product = form.in_place_read ? b.op(Op::MatMul, {b.op(Op::Transpose, {p}, swap), p})
+                                            : b.op(Op::MatMul, {b.op(Op::Transpose, {x}, swap), d});
+    if (form.scaled) product = b.op(Op::Mul, {product, b.constant(Literal::scalar(DType::F32, 0.01))});
+    Op op = form.subtract ? Op::Sub : Op::Add;
+    ir::Value* out = form.product_on_left ? b.op(op, {product, p}) : b.op(op, {p, product});
+    fn->add_output("new_p", out);
+    fn->set_output_alias("new_p", "p");
+    auto inputs = test::random_inputs(*fn, 5);
+    CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
+    std::string llvm_ir = codegen::emit_cpu_llvm_ir(*fn, {});
+    CHECK((llvm_ir.find("gemm_update") != std::string::npos) == !form.in_place_read);
+    // Donated: the GEMM writes into p's own buffer.
+    auto exe = compile(*fn, {.target = "cpu", .donate_inputs = true});
+    auto expected = compile(*fn, {.target = "interp"})->run(inputs);
+    Tensor p_copy = inputs[2].clone();
+    std::vector<Tensor> donated_inputs = {inputs[0], inputs[1], p_copy};
+    auto got = exe->run(donated_inputs);
+    CHECK(got[0].raw_data() == p_copy.raw_data());
+    CHECK(test::compare_tensors(got[0], expected[0], 1e-5, 1e-5) == "");
   }
 }
