@@ -85,10 +85,11 @@ private:
     };
     for (const auto& node : fn_.nodes()) {
       for (const ir::Value* v : node->operands()) read_at(v, index);
-      if (auto u = updates_.find(node.get()); u != updates_.end()) { // the GEMM runs here
-        read_at(u->second.a, index);
-        read_at(u->second.b, index);
-      }
+      if (auto u = updates_.find(node.get()); u != updates_.end()) // the GEMMs run here
+        for (const GemmTerm& t : u->second.terms) {
+          read_at(t.a, index);
+          read_at(t.b, index);
+        }
       ++index;
     }
     for (size_t i = 0; i < fn_.outputs().size(); ++i) {
@@ -452,28 +453,31 @@ private:
       if (absorbed_.count(operand->def())) {
         transposed_override_[body.params()[i]] = transpose_source_of(*operand->def());
         buffer_override_[body.params()[i]] = nullptr; // never read directly
+      } else if (fused_into_.count(operand->def())) {
+        buffer_override_[body.params()[i]] = nullptr; // a product accumulated, never stored
       } else {
         buffer_override_[body.params()[i]] = buffer(operand);
       }
     }
   }
 
-  // GEMM updates (codegen/cpu/gemm_update.h). Skipped when the deferred GEMM would read
-  // a donated parameter after (or while) it is overwritten.
+  // GEMM accumulations (codegen/cpu/gemm_update.h). Skipped when a deferred GEMM would
+  // read a donated parameter after (or while) it is overwritten.
   void find_gemm_updates() {
     for (const auto& node : fn_.nodes()) {
-      std::optional<GemmUpdate> u = match_gemm_update(*node);
+      std::optional<GemmAccumulation> u = match_gemm_accumulation(*node);
       if (!u) continue;
       int at = fn_.index_of(node.get());
       bool safe = true;
-      for (const ir::Value* v : {u->a, u->b}) {
-        const ir::Value* source = transpose_source_of(*v->def());
-        for (const ir::Value* read : {v, source})
-          if (read && donated_.count(read) && donated_.at(read) <= at) safe = false;
-      }
+      for (const GemmTerm& t : u->terms)
+        for (const ir::Value* v : {t.a, t.b}) {
+          const ir::Value* source = transpose_source_of(*v->def());
+          for (const ir::Value* read : {v, source})
+            if (read && donated_.count(read) && donated_.at(read) <= at) safe = false;
+        }
       if (!safe) continue;
-      fused_into_[u->product] = node.get();
-      updates_[node.get()] = *u;
+      for (const ir::Node* f : u->fused) fused_into_[f] = node.get();
+      updates_[node.get()] = std::move(*u);
     }
   }
 
@@ -483,23 +487,30 @@ private:
     return fn_.index_of(it != fused_into_.end() ? it->second : &n);
   }
 
-  // out = beta P + alpha (A B): P is copied into out unless they share a buffer (a
-  // donated parameter updated in place), then one GEMM accumulates into out.
-  void lower_gemm_update(const ir::Node& update, const GemmUpdate& u) {
-    llvm::Value* out = buffer(update.result());
-    llvm::Value* acc = buffer(u.accumulator);
-    llvm::BasicBlock* copy = llvm::BasicBlock::Create(ctx_, "copy_acc", entry_);
-    llvm::BasicBlock* gemm = llvm::BasicBlock::Create(ctx_, "gemm_update", entry_);
-    b_.CreateCondBr(b_.CreateICmpEQ(out, acc), gemm, copy);
-    b_.SetInsertPoint(copy);
-    b_.CreateMemCpy(out, llvm::MaybeAlign(4), acc, llvm::MaybeAlign(4), update.result()->type().nbytes());
-    b_.CreateBr(gemm);
-    b_.SetInsertPoint(gemm);
-    if (u.product != u.matmul) bind_body_params(*u.product);
-    buffer_override_[u.matmul->result()] = out;
-    lower_matmul(*u.matmul, u.alpha, u.beta);
-    buffer_override_.clear();
-    transposed_override_.clear();
+  // out = beta P + alpha (A0 B0 + A1 B1 + ...): P is copied into out unless they share a
+  // buffer (a donated parameter updated in place), then the GEMMs accumulate into out.
+  void lower_gemm_update(const ir::Node& node, const GemmAccumulation& u) {
+    llvm::Value* out = buffer(node.result());
+    double first_beta = 0.0;
+    if (u.accumulator) {
+      llvm::Value* acc = buffer(u.accumulator);
+      llvm::BasicBlock* copy = llvm::BasicBlock::Create(ctx_, "copy_acc", entry_);
+      llvm::BasicBlock* gemm = llvm::BasicBlock::Create(ctx_, "gemm_update", entry_);
+      b_.CreateCondBr(b_.CreateICmpEQ(out, acc), gemm, copy);
+      b_.SetInsertPoint(copy);
+      b_.CreateMemCpy(out, llvm::MaybeAlign(4), acc, llvm::MaybeAlign(4), node.result()->type().nbytes());
+      b_.CreateBr(gemm);
+      b_.SetInsertPoint(gemm);
+      first_beta = u.beta;
+    }
+    for (size_t i = 0; i < u.terms.size(); ++i) {
+      const GemmTerm& t = u.terms[i];
+      if (t.fusion) bind_body_params(*t.fusion);
+      buffer_override_[t.matmul->result()] = out;
+      lower_matmul(*t.matmul, u.alpha, i == 0 ? first_beta : 1.0);
+      buffer_override_.clear();
+      transposed_override_.clear();
+    }
   }
 
   llvm::Value* i64_array(const std::vector<int64_t>& values, const char* name) {
@@ -614,7 +625,7 @@ private:
   std::unordered_map<const ir::Value*, const ir::Value*> transposed_override_;
   std::unordered_map<std::string, LoopKernel> kernel_cache_; // body text -> kernel
   std::unordered_set<const ir::Node*> absorbed_;
-  std::unordered_map<const ir::Node*, GemmUpdate> updates_;        // update node -> its GEMM
+  std::unordered_map<const ir::Node*, GemmAccumulation> updates_;  // node -> the GEMMs computing it
   std::unordered_map<const ir::Node*, const ir::Node*> fused_into_; // product -> update node // transposes read in place by GEMMs
   std::unordered_map<const ir::Value*, int> donated_; // parameter -> index of the node overwriting it
   int64_t arena_bytes_ = 0;

@@ -253,3 +253,33 @@ TEST_CASE("GEMM updates accumulate into their output and match the interpreter",
     CHECK(test::compare_tensors(got[0], expected[0], 1e-5, 1e-5) == "");
   }
 }
+
+TEST_CASE("sums of matmuls accumulate into one output, alone or as an update", "[cpu]") {
+  for (bool as_update : {false, true}) {
+    INFO((as_update ? "P - s*(sum of A_i B_i)" : "sum of A_i B_i"));
+    ir::Module m;
+    ir::Function* fn = m.add_function("main");
+    ir::Value* p = fn->add_param("p", F({24, 20}));
+    ir::Builder b(*fn);
+    Attrs swap{{"perm", std::vector<int64_t>{1, 0}}};
+    ir::Value* sum = nullptr;
+    for (int i = 0; i < 3; ++i) { // like an unrolled RNN's weight gradient: sum_t h_t^T g_t
+      ir::Value* h = fn->add_param("h" + std::to_string(i), F({16, 24}));
+      ir::Value* g = fn->add_param("g" + std::to_string(i), F({16, 20}));
+      ir::Value* term = b.op(Op::MatMul, {b.op(Op::Transpose, {h}, swap), g});
+      sum = sum ? b.op(Op::Add, {sum, term}) : term;
+    }
+    ir::Value* out = as_update ? b.op(Op::Sub, {p, b.op(Op::Mul, {sum, b.scalar(DType::F32, 0.5)})}) : sum;
+    fn->add_output("out", out);
+    auto inputs = test::random_inputs(*fn, 9);
+    CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
+    std::string llvm_ir = codegen::emit_cpu_llvm_ir(*fn, {});
+    size_t calls = 0;
+    for (size_t at = llvm_ir.find("call void @loom_rt_matmul"); at != std::string::npos;
+         at = llvm_ir.find("call void @loom_rt_matmul", at + 1))
+      ++calls;
+    CHECK(calls == 3);
+    CHECK((llvm_ir.find("copy_acc") != std::string::npos) == as_update);
+    CHECK(llvm_ir.find("parallel_for") == std::string::npos); // no loop kernel adds the products
+  }
+}
