@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 #include "codegen/cpu/llvm_util.h"
 #include "ir/error.h"
@@ -392,6 +393,14 @@ public:
   void push_scope() { scopes_.emplace_back(); }
   void pop_scope() { scopes_.pop_back(); }
 
+  // Within a loop whose variable j stays in [lo, hi), pads and concats indexed by j
+  // pick their branch at compile time instead of computing every branch and selecting.
+  void set_segment(llvm::Value* j, int64_t lo, int64_t hi) {
+    segment_j_ = j;
+    segment_lo_ = lo;
+    segment_hi_ = hi;
+  }
+
 private:
   size_t param_slot(const ir::Value* v) {
     const auto& params = body_.params();
@@ -400,20 +409,28 @@ private:
     throw_error(ErrorCode::Internal, "cpu codegen: parameter of another function");
   }
 
-  // Reads the operand at a clamped index and selects the pad value outside it.
+  // Reads the operand at a clamped index and selects the pad value outside it. Along a
+  // dimension indexed by the segment's j (see set_segment) the choice is made here.
   llvm::Value* pad(const ir::Node& n, const Index& idx) {
     const auto& lo = n.attrs().get_ints("pad", "pads_lo");
     const Shape& in_shape = n.operand(0)->shape();
     llvm::Value* inside = b_.getTrue();
     Index in(idx.size());
+    DType dt = n.result()->dtype();
+    double value = n.attrs().get_float("pad", "value");
+    llvm::Value* pad_value = scalar_constant(dt, value, convert_scalar<int64_t>(value));
     for (size_t d = 0; d < idx.size(); ++d) {
+      if (idx[d] == segment_j_) {
+        if (segment_hi_ <= lo[d] || segment_lo_ >= lo[d] + in_shape[d]) return pad_value; // all padding
+        if (segment_lo_ >= lo[d] && segment_hi_ <= lo[d] + in_shape[d]) {                 // all inside
+          in[d] = b_.CreateSub(idx[d], i64(lo[d]));
+          continue;
+        }
+      }
       llvm::Value* i = b_.CreateSub(idx[d], i64(lo[d]));
       inside = b_.CreateAnd(inside, b_.CreateICmpULT(i, i64(in_shape[d])));
       in[d] = clamp_index(i, in_shape[d]);
     }
-    DType dt = n.result()->dtype();
-    double value = n.attrs().get_float("pad", "value");
-    llvm::Value* pad_value = scalar_constant(dt, value, convert_scalar<int64_t>(value));
     if (shape_numel(in_shape) == 0) return pad_value;
     return b_.CreateSelect(inside, emit(n.operand(0), in), pad_value);
   }
@@ -431,6 +448,11 @@ private:
     for (const ir::Value* operand : n.operands()) {
       int64_t len = operand->shape()[axis];
       if (len == 0) continue;
+      if (idx[axis] == segment_j_ && segment_lo_ >= offset && segment_hi_ <= offset + len) { // one operand
+        Index in = idx;
+        in[axis] = b_.CreateSub(idx[axis], i64(offset));
+        return emit(operand, in);
+      }
       Index in = idx;
       in[axis] = clamp_index(b_.CreateSub(idx[axis], i64(offset)), len);
       llvm::Value* v = emit(operand, in);
@@ -596,6 +618,8 @@ private:
   std::vector<std::map<Key, llvm::Value*>> scopes_;
   std::map<const void*, llvm::GlobalVariable*> globals_;
   bool can_fail_ = false;
+  llvm::Value* segment_j_ = nullptr;
+  int64_t segment_lo_ = 0, segment_hi_ = 0;
 };
 
 // The row space: all output dims but the last, with the last dim split into tiles when
@@ -649,6 +673,28 @@ std::vector<const ir::Node*> column_reductions(const ir::Function& body, const S
     if (std::find(axes.begin(), axes.end(), last) == axes.end()) found.push_back(n.get());
   }
   return found;
+}
+
+// Boundaries along the output's last axis where a pad or concat of the output's shape
+// changes branch: 0, the boundaries, the extent (just {0, extent} when there are none).
+std::vector<int64_t> last_axis_segments(const ir::Function& body, const Shape& out_shape) {
+  if (out_shape.empty()) return {};
+  int64_t extent = out_shape.back(), last = static_cast<int64_t>(out_shape.size()) - 1;
+  std::set<int64_t> cuts = {0, extent};
+  for (const auto& n : body.nodes()) {
+    if (n->result()->shape() != out_shape) continue;
+    if (n->op() == Op::Pad) {
+      int64_t lo = n->attrs().get_ints("pad", "pads_lo")[last];
+      cuts.insert({lo, lo + n->operand(0)->shape()[last]});
+    } else if (n->op() == Op::Concat && n->attrs().get_int("concat", "axis") == last) {
+      int64_t offset = 0;
+      for (const ir::Value* operand : n->operands()) cuts.insert(offset += operand->shape()[last]);
+    }
+  }
+  std::vector<int64_t> segments;
+  for (int64_t c : cuts)
+    if (c >= 0 && c <= extent) segments.push_back(c);
+  return segments;
 }
 
 constexpr int64_t kColumnTile = 256; // accumulators per column reduction (on the stack)
@@ -744,6 +790,7 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
   const Shape& shape = body.outputs()[0].value->shape();
   RowSpace space = row_space(shape);
   std::vector<const ir::Node*> columns = column_reductions(body, shape);
+  std::vector<int64_t> segments = last_axis_segments(body, shape);
   emit_loop(b, begin, end, [&](llvm::Value* row) {
     // row -> (outer index, tile); the last dim runs over the tile.
     llvm::Value* tile = space.tiles == 1 ? b.getInt64(0) : b.CreateURem(row, b.getInt64(space.tiles));
@@ -769,8 +816,23 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
         b.CreateStore(value, p);
       }
     };
-    if (columns.empty()) emit_loop(b, lo, hi, store_outputs, "j");
-    else emit_column_tiles(b, entry, em, columns, outer, lo, hi, store_outputs);
+    if (!columns.empty()) {
+      emit_column_tiles(b, entry, em, columns, outer, lo, hi, store_outputs);
+    } else if (segments.size() > 2) { // the last axis splits where pads and concats change branch
+      for (size_t s = 0; s + 1 < segments.size(); ++s) {
+        llvm::Value* s_lo = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, lo, b.getInt64(segments[s]));
+        llvm::Value* s_hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, hi, b.getInt64(segments[s + 1]));
+        emit_loop(b, s_lo, s_hi, [&](llvm::Value* j) {
+          em.push_scope();
+          em.set_segment(j, segments[s], segments[s + 1]);
+          store_outputs(j);
+          em.set_segment(nullptr, 0, 0);
+          em.pop_scope();
+        }, "seg");
+      }
+    } else {
+      emit_loop(b, lo, hi, store_outputs, "j");
+    }
   }, "row");
   b.CreateRetVoid();
   entry.CreateBr(body_bb);
