@@ -1,8 +1,13 @@
 // A small fixed-size thread pool for data-parallel loops. The split of work into
 // chunks is decided by the caller (at compile time for generated code), never by
 // the number of threads, so results do not depend on the thread count.
+//
+// A training step issues hundreds of short parallel loops back to back, so waking a
+// sleeping thread for each (a futex round trip, tens of microseconds) would cost more
+// than the loops: idle workers spin briefly on the job counter before they sleep.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -33,16 +38,22 @@ public:
 
 private:
   void worker_loop();
-  void work_on_current_job();
+  // Takes and runs chunks of job `job` until none is left.
+  void work_on(uint64_t job);
+  bool wait_for_job(uint64_t seen);
 
   std::vector<std::thread> workers_;
+  // The current job. `ticket_` holds the job number, its chunk count and the next
+  // chunk: a chunk is taken by a compare-and-swap that also checks the job, so a late
+  // worker never takes a chunk of the next job with the previous job's body.
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<const std::function<void(int64_t)>*> body_{nullptr};
+  std::atomic<int64_t> finished_{0};
+  std::atomic<bool> busy_{false};
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> stop_{false};
   std::mutex mu_;
-  std::condition_variable wake_, done_;
-  const std::function<void(int64_t)>* body_ = nullptr;
-  int64_t chunks_ = 0, next_chunk_ = 0, finished_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-  bool busy_ = false;
+  std::condition_variable wake_;
 };
 
 } // namespace loom
