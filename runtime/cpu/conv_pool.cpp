@@ -1,6 +1,6 @@
-// Convolution (im2col + one GEMM per group over the whole batch) and pooling kernels
-// for compiled CPU code (f32). Each output element is produced by one thread in a
-// fixed order, so results do not depend on the thread count.
+// Convolution (im2col + GEMM per group and block of images) and pooling kernels for
+// compiled CPU code (f32). Each output element is produced by one thread in a fixed
+// order, so results do not depend on the thread count.
 #include "runtime/cpu/gemm.h"
 
 #include <algorithm>
@@ -46,48 +46,70 @@ ValidRange valid_range(int64_t outputs, int64_t stride, int64_t pad, int64_t off
   return {lo, std::max(lo, hi)};
 }
 
-// col[(ci, p, q), (b, i, j)] = x[b, g*cg + ci, i*sh - pt + p*dh, j*sw - pl + q*dw] (0 outside).
-// Each output row is three runs: zeros, a (strided) copy, zeros.
-void im2col(const ConvShape& s, const float* x, int64_t g, float* col) {
-  parallel(s.k(), [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      int64_t ci = row / (s.kh * s.kw), p = row / s.kw % s.kh, q = row % s.kw;
-      ValidRange js = valid_range(s.ow, s.sw, s.pl, q * s.dw, s.w);
-      float* out = col + row * s.cols();
-      for (int64_t b = 0; b < s.n; ++b) {
-        const float* plane = x + (b * s.c + g * s.cg() + ci) * s.h * s.w;
-        for (int64_t i = 0; i < s.oh; ++i) {
-          int64_t y = i * s.sh - s.pt + p * s.dh;
-          float* dst = out + (b * s.oh + i) * s.ow;
-          if (y < 0 || y >= s.h) {
-            std::memset(dst, 0, sizeof(float) * s.ow);
-            continue;
-          }
-          // Rows are short (tens of elements): plain loops beat memcpy/memset calls.
-          int64_t base = y * s.w - s.pl + q * s.dw; // input column of j is base + j * sw
-          for (int64_t j = 0; j < js.lo; ++j) dst[j] = 0.0f;
-          if (s.sw == 1) {
-            for (int64_t j = js.lo; j < js.hi; ++j) dst[j] = plane[base + j];
-          } else {
-            for (int64_t j = js.lo; j < js.hi; ++j) dst[j] = plane[base + j * s.sw];
-          }
-          for (int64_t j = js.hi; j < s.ow; ++j) dst[j] = 0.0f;
-        }
-      }
-    }
+// A block of images [b0, b1): convolutions run im2col and GEMMs one block at a time, so
+// the column matrix stays in cache, with blocks spread over the threads. The blocking
+// depends on the shape only.
+struct Images {
+  int64_t b0, b1;
+  int64_t count() const { return b1 - b0; }
+};
+
+constexpr int64_t kColumnBlockBytes = 512 << 10;
+
+int64_t images_per_block(const ConvShape& s) {
+  int64_t per_image = std::max<int64_t>(s.k() * s.oh * s.ow * static_cast<int64_t>(sizeof(float)), 1);
+  return std::clamp<int64_t>(kColumnBlockBytes / per_image, 1, std::max<int64_t>(s.n, 1));
+}
+
+// Runs body(block index, images) for every block, in parallel.
+void for_each_block(const ConvShape& s, const std::function<void(int64_t, Images)>& body) {
+  int64_t per_block = images_per_block(s), blocks = (s.n + per_block - 1) / per_block;
+  loom::ThreadPool::global().run(blocks, [&](int64_t block) {
+    body(block, {block * per_block, std::min(s.n, (block + 1) * per_block)});
   });
 }
 
-// dx[b, g*cg + ci, y, x] += col[(ci, p, q), (b, i, j)]: parallel over (b, ci) planes,
-// each plane summed in a fixed order.
-void col2im(const ConvShape& s, const float* col, int64_t g, float* dx) {
-  parallel(s.n * s.cg(), [&](int64_t begin, int64_t end) {
-    for (int64_t plane_index = begin; plane_index < end; ++plane_index) {
-      int64_t b = plane_index / s.cg(), ci = plane_index % s.cg();
+// col[(ci, p, q), (b - b0, i, j)] = x[b, g*cg + ci, i*sh - pt + p*dh, j*sw - pl + q*dw]
+// (0 outside). Each output row is three runs: zeros, a (strided) copy, zeros.
+void im2col(const ConvShape& s, const float* x, int64_t g, Images im, float* col) {
+  int64_t cols = im.count() * s.oh * s.ow;
+  for (int64_t row = 0; row < s.k(); ++row) {
+    int64_t ci = row / (s.kh * s.kw), p = row / s.kw % s.kh, q = row % s.kw;
+    ValidRange js = valid_range(s.ow, s.sw, s.pl, q * s.dw, s.w);
+    float* out = col + row * cols;
+    for (int64_t b = im.b0; b < im.b1; ++b) {
+      const float* plane = x + (b * s.c + g * s.cg() + ci) * s.h * s.w;
+      for (int64_t i = 0; i < s.oh; ++i) {
+        int64_t y = i * s.sh - s.pt + p * s.dh;
+        float* dst = out + ((b - im.b0) * s.oh + i) * s.ow;
+        if (y < 0 || y >= s.h) {
+          std::memset(dst, 0, sizeof(float) * s.ow);
+          continue;
+        }
+        // Rows are short (tens of elements): plain loops beat memcpy/memset calls.
+        int64_t base = y * s.w - s.pl + q * s.dw; // input column of j is base + j * sw
+        for (int64_t j = 0; j < js.lo; ++j) dst[j] = 0.0f;
+        if (s.sw == 1) {
+          for (int64_t j = js.lo; j < js.hi; ++j) dst[j] = plane[base + j];
+        } else {
+          for (int64_t j = js.lo; j < js.hi; ++j) dst[j] = plane[base + j * s.sw];
+        }
+        for (int64_t j = js.hi; j < s.ow; ++j) dst[j] = 0.0f;
+      }
+    }
+  }
+}
+
+// dx[b, g*cg + ci, y, x] += col[(ci, p, q), (b - b0, i, j)], each plane summed in a
+// fixed order.
+void col2im(const ConvShape& s, const float* col, int64_t g, Images im, float* dx) {
+  int64_t cols = im.count() * s.oh * s.ow;
+  for (int64_t b = im.b0; b < im.b1; ++b)
+    for (int64_t ci = 0; ci < s.cg(); ++ci) {
       float* plane = dx + (b * s.c + g * s.cg() + ci) * s.h * s.w;
       for (int64_t p = 0; p < s.kh; ++p)
         for (int64_t q = 0; q < s.kw; ++q) {
-          const float* src = col + ((ci * s.kh + p) * s.kw + q) * s.cols() + b * s.oh * s.ow;
+          const float* src = col + ((ci * s.kh + p) * s.kw + q) * cols + (b - im.b0) * s.oh * s.ow;
           ValidRange js = valid_range(s.ow, s.sw, s.pl, q * s.dw, s.w);
           for (int64_t i = 0; i < s.oh; ++i) {
             int64_t y = i * s.sh - s.pt + p * s.dh;
@@ -102,21 +124,19 @@ void col2im(const ConvShape& s, const float* col, int64_t g, float* dx) {
           }
         }
     }
-  });
 }
 
-// Moves group g's channels between the GEMM layout [o, (b, i, j)] and NCHW [b, o, i, j].
+// Moves group g's channels of a block between the GEMM layout [o, (b - b0, i, j)] and
+// NCHW [b, o, i, j].
 enum class Direction { ToNchw, FromNchw };
-void relayout(const ConvShape& s, Direction dir, const float* src, int64_t g, float* dst) {
-  int64_t hw = s.oh * s.ow;
-  parallel(s.og(), [&](int64_t begin, int64_t end) {
-    for (int64_t oi = begin; oi < end; ++oi)
-      for (int64_t b = 0; b < s.n; ++b) {
-        int64_t gemm = oi * s.cols() + b * hw, nchw = (b * s.o + g * s.og() + oi) * hw;
-        if (dir == Direction::ToNchw) std::memcpy(dst + nchw, src + gemm, sizeof(float) * hw);
-        else std::memcpy(dst + gemm, src + nchw, sizeof(float) * hw);
-      }
-  });
+void relayout(const ConvShape& s, Direction dir, const float* src, int64_t g, Images im, float* dst) {
+  int64_t hw = s.oh * s.ow, cols = im.count() * hw;
+  for (int64_t oi = 0; oi < s.og(); ++oi)
+    for (int64_t b = im.b0; b < im.b1; ++b) {
+      int64_t gemm = oi * cols + (b - im.b0) * hw, nchw = (b * s.o + g * s.og() + oi) * hw;
+      if (dir == Direction::ToNchw) std::memcpy(dst + nchw, src + gemm, sizeof(float) * hw);
+      else std::memcpy(dst + gemm, src + nchw, sizeof(float) * hw);
+    }
 }
 
 std::vector<float>& scratch(int which, size_t size) {
@@ -200,40 +220,55 @@ extern "C" {
 
 void loom_rt_conv2d_f32(const float* x, const float* w, float* y, const int64_t* params) {
   ConvShape s(params);
-  auto& col = scratch(0, s.k() * s.cols());
-  auto& out = scratch(1, s.og() * s.cols());
-  for (int64_t g = 0; g < s.groups; ++g) {
-    im2col(s, x, g, col.data());
-    loom::cpu::sgemm(false, false, s.og(), s.cols(), s.k(), w + g * s.og() * s.k(), s.k(), col.data(), s.cols(),
-                     out.data(), s.cols());
-    relayout(s, Direction::ToNchw, out.data(), g, y);
-  }
+  for (int64_t g = 0; g < s.groups; ++g)
+    for_each_block(s, [&](int64_t, Images im) {
+      int64_t cols = im.count() * s.oh * s.ow;
+      auto& col = scratch(0, s.k() * cols);
+      auto& out = scratch(1, s.og() * cols);
+      im2col(s, x, g, im, col.data());
+      loom::cpu::sgemm(false, false, s.og(), cols, s.k(), w + g * s.og() * s.k(), s.k(), col.data(), cols,
+                       out.data(), cols);
+      relayout(s, Direction::ToNchw, out.data(), g, im, y);
+    });
 }
 
-// dx = col2im(W^T dY) per group.
+// dx = col2im(W^T dY) per group and block of images.
 void loom_rt_conv2d_backprop_input_f32(const float* dy, const float* w, float* dx, const int64_t* params) {
   ConvShape s(params);
   std::memset(dx, 0, sizeof(float) * s.n * s.c * s.h * s.w);
-  auto& col = scratch(0, s.k() * s.cols());
-  auto& dyg = scratch(1, s.og() * s.cols());
-  for (int64_t g = 0; g < s.groups; ++g) {
-    relayout(s, Direction::FromNchw, dy, g, dyg.data());
-    loom::cpu::sgemm(true, false, s.k(), s.cols(), s.og(), w + g * s.og() * s.k(), s.k(), dyg.data(), s.cols(),
-                     col.data(), s.cols());
-    col2im(s, col.data(), g, dx);
-  }
+  for (int64_t g = 0; g < s.groups; ++g)
+    for_each_block(s, [&](int64_t, Images im) {
+      int64_t cols = im.count() * s.oh * s.ow;
+      auto& col = scratch(0, s.k() * cols);
+      auto& dyg = scratch(1, s.og() * cols);
+      relayout(s, Direction::FromNchw, dy, g, im, dyg.data());
+      loom::cpu::sgemm(true, false, s.k(), cols, s.og(), w + g * s.og() * s.k(), s.k(), dyg.data(), cols,
+                       col.data(), cols);
+      col2im(s, col.data(), g, im, dx);
+    });
 }
 
-// dW = dY col^T per group.
+// dW = sum over blocks of dY_block col_block^T per group; the blocks' partial sums are
+// added in block order.
 void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* dw, const int64_t* params) {
   ConvShape s(params);
-  auto& col = scratch(0, s.k() * s.cols());
-  auto& dyg = scratch(1, s.og() * s.cols());
+  int64_t per_block = images_per_block(s), blocks = (s.n + per_block - 1) / per_block;
+  int64_t filter = s.og() * s.k();
+  std::vector<float> partial(static_cast<size_t>(std::max<int64_t>(blocks, 1) * filter));
   for (int64_t g = 0; g < s.groups; ++g) {
-    im2col(s, x, g, col.data());
-    relayout(s, Direction::FromNchw, dy, g, dyg.data());
-    loom::cpu::sgemm(false, true, s.og(), s.k(), s.cols(), dyg.data(), s.cols(), col.data(), s.cols(),
-                     dw + g * s.og() * s.k(), s.k());
+    for_each_block(s, [&](int64_t block, Images im) {
+      int64_t cols = im.count() * s.oh * s.ow;
+      auto& col = scratch(0, s.k() * cols);
+      auto& dyg = scratch(1, s.og() * cols);
+      im2col(s, x, g, im, col.data());
+      relayout(s, Direction::FromNchw, dy, g, im, dyg.data());
+      loom::cpu::sgemm(false, true, s.og(), s.k(), cols, dyg.data(), cols, col.data(), cols,
+                       partial.data() + block * filter, s.k());
+    });
+    float* out = dw + g * filter;
+    if (blocks == 0) std::memset(out, 0, sizeof(float) * filter);
+    for (int64_t block = 0; block < blocks; ++block)
+      for (int64_t i = 0; i < filter; ++i) out[i] = block == 0 ? partial[i] : out[i] + partial[block * filter + i];
   }
 }
 

@@ -197,6 +197,13 @@ TEST_CASE("window kernels match the interpreter on padding, strides, ties and Na
        with(conv_attrs({2, 2}, {2, 2, 1, 1}, {1, 2}), "input_shape", Shape{1, 2, 9, 9}), {}, 1e-5},
       {Op::Conv2DBackpropFilter, {F({1, 2, 9, 8}), F({1, 4, 5, 3})},
        with(conv_attrs({2, 3}, {1, 1, 0, 0}), "filter_shape", Shape{4, 2, 2, 2}), {}, 1e-5},
+      // Images large enough that convolutions run in several blocks of images.
+      {Op::Conv2D, {F({5, 8, 32, 32}), F({4, 8, 3, 3})}, conv_attrs({1, 1}, {1, 1, 1, 1}), {}, 1e-5},
+      {Op::Conv2DBackpropInput, {F({5, 4, 32, 32}), F({4, 8, 3, 3})},
+       with(conv_attrs({1, 1}, {1, 1, 1, 1}), "input_shape", Shape{5, 8, 32, 32}), {}, 1e-5},
+      // Each filter gradient sums 5 * 32 * 32 = 5120 f32 products (the interpreter: f64).
+      {Op::Conv2DBackpropFilter, {F({5, 8, 32, 32}), F({5, 4, 32, 32})},
+       with(conv_attrs({1, 1}, {1, 1, 1, 1}), "filter_shape", Shape{4, 8, 3, 3}), {}, 1e-4},
   };
   uint64_t seed = 40;
   for (const OpCase& oc : edge) {
