@@ -202,15 +202,17 @@ float window_max(const float* in, int64_t w, const Span& r, const Span& c) {
 // one wins), or -1 for an empty window.
 int64_t window_argmax(const float* in, int64_t w, const Span& r, const Span& c) {
   if (r.lo >= r.hi || c.lo >= c.hi) return -1;
-  int64_t best_at = r.lo * w + c.lo;
-  float best = in[best_at];
-  for (int64_t yy = r.lo; yy < r.hi; ++yy)
-    for (int64_t xx = c.lo; xx < c.hi; ++xx) {
-      float v = in[yy * w + xx];
-      bool takes = best == best && (v != v || v > best);
-      best = takes ? v : best;
-      best_at = takes ? yy * w + xx : best_at;
-    }
+  float best = window_max(in, w, r, c);
+  if (best != best) { // the first NaN
+    for (int64_t yy = r.lo; yy < r.hi; ++yy)
+      for (int64_t xx = c.lo; xx < c.hi; ++xx)
+        if (float v = in[yy * w + xx]; v != v) return yy * w + xx;
+  }
+  // The first position holding the maximum: scanned backwards with selects, because
+  // where the maximum sits is unpredictable for a branch.
+  int64_t best_at = -1;
+  for (int64_t yy = r.hi - 1; yy >= r.lo; --yy)
+    for (int64_t xx = c.hi - 1; xx >= c.lo; --xx) best_at = in[yy * w + xx] == best ? yy * w + xx : best_at;
   return best_at;
 }
 
