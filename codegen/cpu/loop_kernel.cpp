@@ -632,15 +632,16 @@ struct RowSpace {
   int64_t rows = 1;
 };
 
-RowSpace row_space(const Shape& shape) {
+// `tile`: the last dim's tile when there are few rows (column reductions use smaller
+// tiles: each element of theirs stands for a whole column of work).
+RowSpace row_space(const Shape& shape, int64_t tile) {
   RowSpace s;
   if (!shape.empty()) {
     s.outer.assign(shape.begin(), shape.end() - 1);
     s.last = shape.back();
   }
   int64_t outer_rows = shape_numel(s.outer);
-  constexpr int64_t kTile = 4096;
-  s.tile = (outer_rows < 16 && s.last > kTile) ? kTile : std::max<int64_t>(s.last, 1);
+  s.tile = (outer_rows < 16 && s.last > tile) ? tile : std::max<int64_t>(s.last, 1);
   s.tiles = s.last == 0 ? 0 : (s.last + s.tile - 1) / s.tile;
   s.rows = outer_rows * s.tiles;
   return s;
@@ -788,8 +789,8 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
   BodyEmitter em(b, entry, body, param_ptrs);
 
   const Shape& shape = body.outputs()[0].value->shape();
-  RowSpace space = row_space(shape);
   std::vector<const ir::Node*> columns = column_reductions(body, shape);
+  RowSpace space = row_space(shape, columns.empty() ? 4096 : kColumnTile);
   std::vector<int64_t> segments = last_axis_segments(body, shape);
   emit_loop(b, begin, end, [&](llvm::Value* row) {
     // row -> (outer index, tile); the last dim runs over the tile.
@@ -841,13 +842,13 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
   k.function = fn;
   k.can_fail = em.can_fail();
   k.rows = space.rows;
-  // Split only work big enough to pay for waking threads; the split never changes results.
-  int64_t elements = shape_numel(shape);
-  // (Measured: 8K elements is where splitting over the spinning pool starts to pay.)
-  k.chunks = elements < (1 << 13) ? 1 : std::min<int64_t>(space.rows, 64);
+  // Split only work big enough to pay for handing it to threads (measured: from 8K
+  // elements with the spinning pool); the split never changes results.
+  int64_t work = largest_value(body);
+  k.chunks = work < (1 << 13) ? 1 : std::min<int64_t>(space.rows, 64);
   // A kernel that touches few elements runs in microseconds: compile it for size, which
   // skips vectorization and loop versioning (most of LLVM's time on a training step).
-  if (largest_value(body) < kSmallKernelElements) {
+  if (work < kSmallKernelElements) {
     fn->addFnAttr(llvm::Attribute::OptimizeForSize);
     fn->addFnAttr(llvm::Attribute::MinSize);
   }
