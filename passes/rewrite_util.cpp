@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "ir/error.h"
+#include "passes/dce.h"
 
 namespace loom::passes {
 
@@ -106,6 +107,27 @@ bool restore_topological_order(ir::Function& fn) {
     position[fn.nodes()[i].get()] = i;
   fn.reorder(topological_order(fn, [&](const ir::Node* n) { return position.at(n); }));
   return true;
+}
+
+bool rewrite_to_fixed_point(ir::Function& fn, int max_rounds,
+                            const std::function<ir::Value*(ir::Node&)>& rewrite) {
+  bool changed_any = false;
+  for (int round = 0; round < max_rounds; ++round) {
+    bool changed = false;
+    std::vector<ir::Node*> snapshot;
+    for (const auto& n : fn.nodes()) snapshot.push_back(n.get());
+    for (ir::Node* n : snapshot) {
+      if (n->num_results() != 1 || n->body() || !n->result()->has_uses()) continue;
+      if (ir::Value* replacement = rewrite(*n)) {
+        replace_value(n->result(), replacement);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+    changed_any = true;
+    eliminate_dead_code(fn);
+  }
+  return changed_any;
 }
 
 } // namespace loom::passes

@@ -24,6 +24,13 @@ bool is_splat(const ir::Value* v, double value);
 // the user's names.
 void replace_value(ir::Value* old_value, ir::Value* new_value);
 
+// Applies `rewrite` to every single-result node without a body whose result is used,
+// replacing the result by what it returns (nullptr: no change), then removes dead code;
+// repeats while something changed, at most `max_rounds` times (each round may expose
+// new opportunities; the bound guards against rules that undo each other).
+bool rewrite_to_fixed_point(ir::Function& fn, int max_rounds,
+                            const std::function<ir::Value*(ir::Node&)>& rewrite);
+
 // Whether the nodes are in SSA order (every operand defined by an earlier node).
 bool is_topologically_ordered(const ir::Function& fn);
 

@@ -6,7 +6,6 @@
 
 #include "ir/builder.h"
 #include "ir/shape_rules.h"
-#include "passes/dce.h"
 #include "passes/rewrite_util.h"
 
 namespace loom::passes {
@@ -271,28 +270,9 @@ Value* simplify_node(ir::Function& fn, Node& node) {
 } // namespace
 
 bool simplify(ir::Function& fn) {
-  bool changed_any = false;
-  // Each round may expose new opportunities (a reshape chain collapsing into a no-op);
-  // the rules only shrink the graph or replace a node by a cheaper one, so a few
-  // rounds reach the fixed point. The bound guards against a rule pair ping-ponging.
-  constexpr int kMaxRounds = 16;
-  for (int round = 0; round < kMaxRounds; ++round) {
-    bool changed = false;
-    std::vector<Node*> snapshot;
-    for (const auto& n : fn.nodes())
-      snapshot.push_back(n.get());
-    for (Node* n : snapshot) {
-      if (n->num_results() != 1 || !n->result()->has_uses()) continue;
-      if (Value* replacement = simplify_node(fn, *n)) {
-        replace_value(n->result(), replacement);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-    changed_any = true;
-    eliminate_dead_code(fn);
-  }
-  return changed_any;
+  // The rules only shrink the graph or replace a node by a cheaper one, so a few rounds
+  // reach the fixed point (a reshape chain collapses over several).
+  return rewrite_to_fixed_point(fn, 16, [&](Node& n) { return simplify_node(fn, n); });
 }
 
 } // namespace loom::passes

@@ -3,7 +3,6 @@
 #include <limits>
 
 #include "ir/builder.h"
-#include "passes/dce.h"
 #include "passes/rewrite_util.h"
 
 namespace loom::passes {
@@ -122,26 +121,8 @@ private:
 } // namespace
 
 bool improve_stability(ir::Function& fn) {
-  bool changed_any = false;
   // A rewrite can expose another (log of a softmax leaves a log of a sum of exps).
-  constexpr int kMaxRounds = 4;
-  for (int round = 0; round < kMaxRounds; ++round) {
-    bool changed = false;
-    std::vector<Node*> snapshot;
-    for (const auto& n : fn.nodes())
-      snapshot.push_back(n.get());
-    for (Node* n : snapshot) {
-      if (n->num_results() != 1 || n->body() || !n->result()->has_uses()) continue;
-      if (Value* replacement = StabilityRewriter(fn, *n).run()) {
-        replace_value(n->result(), replacement);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-    changed_any = true;
-    eliminate_dead_code(fn);
-  }
-  return changed_any;
+  return rewrite_to_fixed_point(fn, 4, [&](Node& n) { return StabilityRewriter(fn, n).run(); });
 }
 
 } // namespace loom::passes

@@ -33,6 +33,33 @@ inline Tensor random_tensor(DType dtype, const Shape& shape, std::mt19937& rng) 
   return out;
 }
 
+// A numpy reference case and the dtypes it runs in: cases with inputs exactly
+// representable in f16 or bf16 run in that dtype.
+struct ReferenceCase {
+  std::string name;
+  std::vector<DType> dtypes;
+};
+
+// One rounding of the exact result, with slack for the reference's own rounding.
+inline Tolerance reference_tolerance(DType dtype) {
+  switch (dtype) {
+  case DType::F64:
+    return {1e-12, 1e-12};
+  case DType::F32:
+    return {1e-6, 1e-7};
+  case DType::F16:
+    return {1e-3, 1e-5};
+  default:
+    return {8e-3, 1e-5}; // bf16
+  }
+}
+
+// `attrs` with one more attribute.
+inline Attrs with_attr(Attrs attrs, const std::string& name, AttrValue value) {
+  attrs.set(name, std::move(value));
+  return attrs;
+}
+
 // tests/data/interp_conv/<case_name>/<array>.npy
 inline Tensor load_case_array(const std::string& case_name, const std::string& array) {
   return load_test_npy("interp_conv/" + case_name + "/" + array);

@@ -11,14 +11,7 @@
 namespace loom::test {
 namespace {
 
-// A numpy reference case and the dtypes it runs in: cases with inputs exactly
-// representable in f16 or bf16 run in that dtype.
-struct ConvCase {
-  std::string name;
-  std::vector<DType> dtypes;
-};
-
-const std::vector<ConvCase> kConvCases = {
+const std::vector<ReferenceCase> kConvCases = {
     {"conv_basic", {DType::F32, DType::F64}},
     {"conv_strided_padded", {DType::F32, DType::F64}},
     {"conv_dilated", {DType::F32, DType::F64}},
@@ -29,31 +22,12 @@ const std::vector<ConvCase> kConvCases = {
     {"conv_groups_bf16", {DType::BF16}},
 };
 
-// One rounding of the exact result, with slack for the reference's own rounding.
-Tolerance tolerance_for(DType dtype) {
-  switch (dtype) {
-  case DType::F64:
-    return {1e-12, 1e-12};
-  case DType::F32:
-    return {1e-6, 1e-7};
-  case DType::F16:
-    return {1e-3, 1e-5};
-  default:
-    return {8e-3, 1e-5}; // bf16
-  }
-}
-
 // attrs.npy: strides (2), pads (4), dilations (2), groups.
 Attrs conv_attrs(const std::vector<int64_t>& a) {
   return Attrs{{"strides", std::vector<int64_t>{a[0], a[1]}},
                {"pads", std::vector<int64_t>{a[2], a[3], a[4], a[5]}},
                {"dilations", std::vector<int64_t>{a[6], a[7]}},
                {"groups", a[8]}};
-}
-
-Attrs with_attr(Attrs attrs, const std::string& name, AttrValue value) {
-  attrs.set(name, std::move(value));
-  return attrs;
 }
 
 void check_single_op(Op op, const Attrs& attrs, const std::vector<Tensor>& inputs,
@@ -67,7 +41,7 @@ void check_single_op(Op op, const Attrs& attrs, const std::vector<Tensor>& input
 }
 
 TEST_CASE("conv2d and its gradients match numpy references", "[interp][conv]") {
-  for (const ConvCase& c : kConvCases) {
+  for (const ReferenceCase& c : kConvCases) {
     for (DType dtype : c.dtypes) {
       INFO("case " << c.name << ", dtype " << dtype_name(dtype));
       auto load = [&](const std::string& array) {
@@ -75,7 +49,7 @@ TEST_CASE("conv2d and its gradients match numpy references", "[interp][conv]") {
       };
       Tensor x = load("x"), w = load("w"), dy = load("dy");
       Attrs attrs = conv_attrs(load_case_attrs(c.name));
-      Tolerance tol = tolerance_for(dtype);
+      Tolerance tol = reference_tolerance(dtype);
       check_single_op(Op::Conv2D, attrs, {x, w}, load("y"), tol);
       check_single_op(Op::Conv2DBackpropInput, with_attr(attrs, "input_shape", x.shape()), {dy, w},
                       load("dx"), tol);

@@ -13,14 +13,7 @@
 namespace loom::test {
 namespace {
 
-// A numpy reference case and the dtypes it runs in: cases with inputs exactly
-// representable in f16 or bf16 run in that dtype.
-struct PoolCase {
-  std::string name;
-  std::vector<DType> dtypes;
-};
-
-const std::vector<PoolCase> kPoolCases = {
+const std::vector<ReferenceCase> kPoolCases = {
     {"pool_basic", {DType::F32, DType::F64}},
     {"pool_overlap_padded", {DType::F32, DType::F64}},
     {"pool_overlap_padded_incl", {DType::F32, DType::F64}},
@@ -33,20 +26,6 @@ const std::vector<PoolCase> kPoolCases = {
     {"pool_asym_ceil_f16", {DType::F16}},
     {"pool_asym_ceil_bf16", {DType::BF16}},
 };
-
-// One rounding of the exact result, with slack for the reference's own rounding.
-Tolerance tolerance_for(DType dtype) {
-  switch (dtype) {
-  case DType::F64:
-    return {1e-12, 1e-12};
-  case DType::F32:
-    return {1e-6, 1e-7};
-  case DType::F16:
-    return {1e-3, 1e-5};
-  default:
-    return {8e-3, 1e-5}; // bf16
-  }
-}
 
 // max_pool2d's attributes from attrs.npy: kernel (2), strides (2), pads (4), ceil_mode.
 Attrs max_pool_attrs(const std::vector<int64_t>& a) {
@@ -63,11 +42,6 @@ Attrs avg_pool_attrs(const std::vector<int64_t>& a) {
   return attrs;
 }
 
-Attrs with_attr(Attrs attrs, const std::string& name, AttrValue value) {
-  attrs.set(name, std::move(value));
-  return attrs;
-}
-
 void check_single_op(Op op, const Attrs& attrs, const std::vector<Tensor>& inputs,
                      const Tensor& expected, Tolerance tol) {
   INFO("op " << op_name(op));
@@ -79,7 +53,7 @@ void check_single_op(Op op, const Attrs& attrs, const std::vector<Tensor>& input
 }
 
 TEST_CASE("pooling and its gradients match numpy references", "[interp][pool]") {
-  for (const PoolCase& c : kPoolCases) {
+  for (const ReferenceCase& c : kPoolCases) {
     for (DType dtype : c.dtypes) {
       INFO("case " << c.name << ", dtype " << dtype_name(dtype));
       auto load = [&](const std::string& array) {
@@ -87,7 +61,7 @@ TEST_CASE("pooling and its gradients match numpy references", "[interp][pool]") 
       };
       Tensor x = load("x"), dy = load("dy");
       std::vector<int64_t> attrs = load_case_attrs(c.name);
-      Tolerance tol = tolerance_for(dtype);
+      Tolerance tol = reference_tolerance(dtype);
       check_single_op(Op::MaxPool2D, max_pool_attrs(attrs), {x}, load("max_y"), tol);
       check_single_op(Op::MaxPool2DGrad, max_pool_attrs(attrs), {x, dy}, load("max_dx"), tol);
       check_single_op(Op::AvgPool2D, avg_pool_attrs(attrs), {x}, load("avg_y"), tol);
