@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -52,6 +53,12 @@ public:
     if (args_[pos_] != name) return false;
     ++pos_;
     return true;
+  }
+  // On --help or -h: prints the usage and exits with 0.
+  void exit_on_help(const char* usage) {
+    if (!flag("--help") && !flag("-h")) return;
+    std::fputs(usage, stdout);
+    std::exit(0);
   }
 
 private:

@@ -37,10 +37,7 @@ Options parse_options(int argc, char** argv) {
   loom::cli::Args args(argc, argv);
   Options o;
   while (!args.empty()) {
-    if (args.flag("--help") || args.flag("-h")) {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
+    args.exit_on_help(kUsage);
     if (auto v = args.value("--input")) {
       auto eq = v->find('=');
       if (eq == std::string::npos || eq == 0)

@@ -36,10 +36,7 @@ Options parse(int argc, char** argv) {
   loom::cli::Args args(argc, argv);
   Options o;
   while (!args.empty()) {
-    if (args.flag("--help") || args.flag("-h")) {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
+    args.exit_on_help(kUsage);
     if (args.flag("--time-passes")) o.time_passes = true;
     else if (args.flag("--mem-report")) o.mem_report = true;
     else if (auto v = args.value("-o")) o.output = *v;
