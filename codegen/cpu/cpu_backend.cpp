@@ -260,16 +260,11 @@ int64_t emit_cpu_object(const ir::Function& fn, const std::string& path, const C
 }
 
 bool cpu_supports(Op op) {
-  // Generated loop kernels and BLAS calls; other ops run through interpreter kernels.
-  if (has_trait(op, kElementwise)) return has_scalar_lowering(op);
-  if (has_trait(op, kRandom) || op == Op::MatMul || op == Op::Iota || op == Op::Constant ||
-      op == Op::Parameter || op == Op::Fusion)
-    return true;
+  // Generated loop kernels and library calls; other ops run through interpreter kernels.
+  if (loop_kernel_computes(op)) return true;
   switch (op) {
-  case Op::ArgMax:
-  case Op::ArgMin:
-  case Op::OneHot:
-  case Op::Gather:
+  case Op::MatMul:
+  case Op::Fusion:
   case Op::ScatterAdd:
   case Op::Conv2D:
   case Op::Conv2DBackpropInput:
@@ -277,17 +272,7 @@ bool cpu_supports(Op op) {
   case Op::MaxPool2D:
   case Op::MaxPool2DGrad:
   case Op::AvgPool2D:
-  case Op::AvgPool2DGrad:
-  case Op::BroadcastTo:
-  case Op::Reshape:
-  case Op::Transpose:
-  case Op::Slice:
-  case Op::Pad:
-  case Op::Concat:
-  case Op::ReduceSum:
-  case Op::ReduceMax:
-  case Op::ReduceMin:
-  case Op::ReduceProd: return true;
+  case Op::AvgPool2DGrad: return true;
   default: return false;
   }
 }

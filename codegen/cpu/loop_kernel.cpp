@@ -37,6 +37,25 @@ bool is_reduce(Op op) {
   return op == Op::ReduceSum || op == Op::ReduceMax || op == Op::ReduceMin || op == Op::ReduceProd;
 }
 
+} // namespace
+
+bool loop_kernel_computes(Op op) {
+  if (has_trait(op, kElementwise)) return has_scalar_lowering(op);
+  if (has_trait(op, kRandom) || has_trait(op, kLayout) || is_reduce(op)) return true;
+  switch (op) {
+  case Op::Parameter:
+  case Op::Constant:
+  case Op::Iota:
+  case Op::ArgMax:
+  case Op::ArgMin:
+  case Op::OneHot:
+  case Op::Gather: return true;
+  default: return false;
+  }
+}
+
+namespace {
+
 bool lowerable_node(const ir::Node& n) {
   for (int i = 0; i < n.num_results(); ++i)
     if (!lowerable_dtype(n.result(i)->dtype())) return false;
@@ -45,25 +64,7 @@ bool lowerable_node(const ir::Node& n) {
   Op op = n.op();
   bool integer = n.num_operands() > 0 && !is_float(n.operand(0)->dtype());
   if ((op == Op::Div || op == Op::Pow) && integer) return false; // run-time errors live in the interpreter
-  if (has_trait(op, kElementwise)) return has_scalar_lowering(op);
-  switch (op) {
-  case Op::Parameter:
-  case Op::Constant:
-  case Op::Iota:
-  case Op::BroadcastTo:
-  case Op::Reshape:
-  case Op::Transpose:
-  case Op::Slice:
-  case Op::Pad:
-  case Op::Concat:
-  case Op::RandomUniform:
-  case Op::RandomNormal:
-  case Op::ArgMax:
-  case Op::ArgMin:
-  case Op::OneHot:
-  case Op::Gather: return true;
-  default: return is_reduce(op);
-  }
+  return loop_kernel_computes(op);
 }
 
 // Emits the value of body values at a given output index, recursively.
