@@ -166,6 +166,13 @@ std::vector<Span> spans(int64_t outputs, int64_t stride, int64_t pad_lo, int64_t
   return out;
 }
 
+// Runs body(plane) for every (image, channel) plane, in parallel.
+void for_each_plane(const PoolShape& s, const std::function<void(int64_t)>& body) {
+  parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) body(plane);
+  });
+}
+
 // Every output's window, computed once per call rather than per element.
 struct Windows {
   std::vector<Span> rows, cols;
@@ -277,13 +284,11 @@ void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* 
 void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params) {
   PoolShape s(params);
   Windows win(s);
-  parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const float* in = x + plane * s.h * s.w;
-      float* out = y + plane * s.oh * s.ow;
-      for (int64_t i = 0; i < s.oh; ++i)
-        for (int64_t j = 0; j < s.ow; ++j) out[i * s.ow + j] = window_max(in, s.w, win.rows[i], win.cols[j]);
-    }
+  for_each_plane(s, [&](int64_t plane) {
+    const float* in = x + plane * s.h * s.w;
+    float* out = y + plane * s.oh * s.ow;
+    for (int64_t i = 0; i < s.oh; ++i)
+      for (int64_t j = 0; j < s.ow; ++j) out[i * s.ow + j] = window_max(in, s.w, win.rows[i], win.cols[j]);
   });
 }
 
@@ -291,57 +296,51 @@ void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params) {
 void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx, const int64_t* params) {
   PoolShape s(params);
   Windows win(s);
-  parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const float* in = x + plane * s.h * s.w;
-      const float* g = dy + plane * s.oh * s.ow;
-      float* out = dx + plane * s.h * s.w;
-      std::memset(out, 0, sizeof(float) * s.h * s.w);
-      for (int64_t i = 0; i < s.oh; ++i)
-        for (int64_t j = 0; j < s.ow; ++j) {
-          int64_t best_at = window_argmax(in, s.w, win.rows[i], win.cols[j]);
-          if (best_at >= 0) out[best_at] += g[i * s.ow + j];
-        }
-    }
+  for_each_plane(s, [&](int64_t plane) {
+    const float* in = x + plane * s.h * s.w;
+    const float* g = dy + plane * s.oh * s.ow;
+    float* out = dx + plane * s.h * s.w;
+    std::memset(out, 0, sizeof(float) * s.h * s.w);
+    for (int64_t i = 0; i < s.oh; ++i)
+      for (int64_t j = 0; j < s.ow; ++j) {
+        int64_t best_at = window_argmax(in, s.w, win.rows[i], win.cols[j]);
+        if (best_at >= 0) out[best_at] += g[i * s.ow + j];
+      }
   });
 }
 
 void loom_rt_avg_pool2d_f32(const float* x, float* y, const int64_t* params) {
   PoolShape s(params);
   Windows win(s);
-  parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const float* in = x + plane * s.h * s.w;
-      float* out = y + plane * s.oh * s.ow;
-      for (int64_t i = 0; i < s.oh; ++i)
-        for (int64_t j = 0; j < s.ow; ++j) {
-          const Span &r = win.rows[i], &c = win.cols[j];
-          double sum = 0;
-          for (int64_t yy = r.lo; yy < r.hi; ++yy)
-            for (int64_t xx = c.lo; xx < c.hi; ++xx) sum += in[yy * s.w + xx];
-          out[i * s.ow + j] = static_cast<float>(sum / win.divisor(i, j));
-        }
-    }
+  for_each_plane(s, [&](int64_t plane) {
+    const float* in = x + plane * s.h * s.w;
+    float* out = y + plane * s.oh * s.ow;
+    for (int64_t i = 0; i < s.oh; ++i)
+      for (int64_t j = 0; j < s.ow; ++j) {
+        const Span &r = win.rows[i], &c = win.cols[j];
+        double sum = 0;
+        for (int64_t yy = r.lo; yy < r.hi; ++yy)
+          for (int64_t xx = c.lo; xx < c.hi; ++xx) sum += in[yy * s.w + xx];
+        out[i * s.ow + j] = static_cast<float>(sum / win.divisor(i, j));
+      }
   });
 }
 
 void loom_rt_avg_pool2d_grad_f32(const float* dy, float* dx, const int64_t* params) {
   PoolShape s(params);
   Windows win(s);
-  parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const float* g = dy + plane * s.oh * s.ow;
-      float* out = dx + plane * s.h * s.w;
-      std::vector<double> acc(s.h * s.w, 0.0);
-      for (int64_t i = 0; i < s.oh; ++i)
-        for (int64_t j = 0; j < s.ow; ++j) {
-          const Span &r = win.rows[i], &c = win.cols[j];
-          double share = g[i * s.ow + j] / static_cast<double>(win.divisor(i, j));
-          for (int64_t yy = r.lo; yy < r.hi; ++yy)
-            for (int64_t xx = c.lo; xx < c.hi; ++xx) acc[yy * s.w + xx] += share;
-        }
-      for (int64_t k = 0; k < s.h * s.w; ++k) out[k] = static_cast<float>(acc[k]);
-    }
+  for_each_plane(s, [&](int64_t plane) {
+    const float* g = dy + plane * s.oh * s.ow;
+    float* out = dx + plane * s.h * s.w;
+    std::vector<double> acc(s.h * s.w, 0.0);
+    for (int64_t i = 0; i < s.oh; ++i)
+      for (int64_t j = 0; j < s.ow; ++j) {
+        const Span &r = win.rows[i], &c = win.cols[j];
+        double share = g[i * s.ow + j] / static_cast<double>(win.divisor(i, j));
+        for (int64_t yy = r.lo; yy < r.hi; ++yy)
+          for (int64_t xx = c.lo; xx < c.hi; ++xx) acc[yy * s.w + xx] += share;
+      }
+    for (int64_t k = 0; k < s.h * s.w; ++k) out[k] = static_cast<float>(acc[k]);
   });
 }
 
