@@ -13,7 +13,7 @@ namespace loom::codegen {
 struct CpuOptions {
   std::string pipeline = "O2"; // loom pass pipeline level run before lowering
   std::string entry_name = "loom_entry";
-  bool donate_inputs = false;  // see CompileOptions::donate_inputs
+  bool donate_inputs = false; // see CompileOptions::donate_inputs
 };
 
 // JIT-compiles a private copy of fn.
@@ -25,7 +25,8 @@ std::string emit_cpu_llvm_ir(const ir::Function& fn, const CpuOptions& options =
 // Writes a host object file defining
 //   int32_t <entry_name>(void* const* inputs, void* const* outputs, uint8_t* arena)
 // (link with the loom runtime library) and returns the arena size it needs in bytes.
-int64_t emit_cpu_object(const ir::Function& fn, const std::string& path, const CpuOptions& options = {});
+int64_t emit_cpu_object(const ir::Function& fn, const std::string& path,
+                        const CpuOptions& options = {});
 
 // Which ops the CPU backend lowers to generated code or calls for directly (the rest
 // run on the interpreter's kernels inside compiled executables).

@@ -6,26 +6,26 @@
 //
 // Prints per-epoch progress, loss, accuracy and time, and ends with one line
 //   test_accuracy=0.XXXX seconds_per_epoch=S compile_ms=C
-#include <filesystem>
-#include <fstream>
 #include <algorithm>
 #include <chrono>
-#include <unistd.h>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
+#include <unistd.h>
 
 #include "frontend/data/fashion_mnist.h"
-#include "ir/clone.h"
-#include "ir/printer.h"
-#include "passes/pass.h"
 #include "frontend/loom.h"
 #include "frontend/nn/nn.h"
 #include "frontend/optim.h"
+#include "ir/clone.h"
+#include "ir/printer.h"
+#include "passes/pass.h"
 
 using namespace loom;
 
@@ -52,7 +52,8 @@ void print_usage() {
   std::cerr << "usage: fashion-mnist [--model=mlp|cnn] "
                "[--optimizer=adam|sgd|momentum|nesterov|rmsprop|adagrad|adamw]\n"
                "                     [--epochs N] [--batch B] [--target=interp] [--limit-train N]\n"
-               "                     [--limit-test N] [--lr X] [--seed S] [--data-dir DIR] [--dump-ir=DIR]\n";
+               "                     [--limit-test N] [--lr X] [--seed S] [--data-dir DIR] "
+               "[--dump-ir=DIR]\n";
 }
 
 // The whole of `text` as a number; std::invalid_argument naming the option otherwise.
@@ -124,7 +125,8 @@ Value build_model(nn::ParameterStore& store, Value images, const std::string& mo
   images = (images - 0.2860) / 0.3530;
   if (model == "mlp") {
     // Batch norm after each hidden layer: a plain MLP needs more than 5 epochs to pass 88 %.
-    nn::Linear fc1(store, "fc1", kImageSide * kImageSide, 512, {.weight_init = nn::Init::he_uniform()});
+    nn::Linear fc1(store, "fc1", kImageSide * kImageSide, 512,
+                   {.weight_init = nn::Init::he_uniform()});
     nn::BatchNorm bn1(store, "bn1", 512);
     nn::Linear fc2(store, "fc2", 512, 256, {.weight_init = nn::Init::he_uniform()});
     nn::BatchNorm bn2(store, "bn2", 256);

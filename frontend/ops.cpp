@@ -153,7 +153,7 @@ Value random_normal(Value seed, Shape shape, DType dtype, CallSite loc) {
 
 // --- Elementwise unary ---------------------------------------------------------------
 
-#define UNARY_OP(id, name, traits) \
+#define UNARY_OP(id, name, traits)                                                                 \
   Value name(Value x, CallSite loc) { return unary(Op::id, x, loc); }
 #include "ir/ops.def"
 
@@ -163,7 +163,7 @@ Value cast(Value x, DType dtype, CallSite loc) {
 
 // --- Elementwise binary --------------------------------------------------------------
 
-#define BINARY_OP(id, name, traits) \
+#define BINARY_OP(id, name, traits)                                                                \
   Value name(Operand a, Operand b, CallSite loc) { return binary(Op::id, a, b, loc); }
 #include "ir/ops.def"
 

@@ -66,7 +66,8 @@ Value cast(Value x, DType dtype, CallSite loc = CallSite::current());
 
 // One builder per BINARY_OP of ir/ops.def: add, sub, mul, div, pow, maximum, minimum,
 // the comparisons eq, ne, lt, le, gt, ge (bool results), logical_and, logical_or.
-#define BINARY_OP(id, name, traits) Value name(Operand a, Operand b, CallSite loc = CallSite::current());
+#define BINARY_OP(id, name, traits)                                                                \
+  Value name(Operand a, Operand b, CallSite loc = CallSite::current());
 #include "ir/ops.def"
 
 // cond ? a : b with broadcasting of all three; a number takes the other branch's dtype.

@@ -9,9 +9,9 @@ namespace loom {
 
 Literal::Literal(TensorType type, std::vector<uint8_t> bytes) : type_(std::move(type)) {
   if (static_cast<int64_t>(bytes.size()) != type_.nbytes())
-    throw_error(ErrorCode::InvalidAttribute,
-                "literal of type " + type_.str() + " needs " + std::to_string(type_.nbytes()) +
-                    " bytes, got " + std::to_string(bytes.size()));
+    throw_error(ErrorCode::InvalidAttribute, "literal of type " + type_.str() + " needs " +
+                                                 std::to_string(type_.nbytes()) + " bytes, got " +
+                                                 std::to_string(bytes.size()));
   bytes_ = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
 }
 
@@ -25,7 +25,8 @@ bool Literal::same_contents(const Literal& other) const {
 
 Literal Literal::filled(const TensorType& type, double value) {
   std::vector<uint8_t> bytes(type.nbytes());
-  for (int64_t i = 0, n = type.numel(); i < n; ++i) store_from_double(type.dtype, bytes.data(), i, value);
+  for (int64_t i = 0, n = type.numel(); i < n; ++i)
+    store_from_double(type.dtype, bytes.data(), i, value);
   return Literal(type, std::move(bytes));
 }
 
@@ -33,13 +34,20 @@ Literal Literal::scalar(DType dtype, double value) { return filled(TensorType{dt
 
 std::string_view attr_kind_name(AttrKind kind) {
   switch (kind) {
-  case AttrKind::Int: return "int";
-  case AttrKind::Float: return "float";
-  case AttrKind::Bool: return "bool";
-  case AttrKind::String: return "string";
-  case AttrKind::Ints: return "int list";
-  case AttrKind::DType: return "dtype";
-  case AttrKind::Literal: return "literal";
+  case AttrKind::Int:
+    return "int";
+  case AttrKind::Float:
+    return "float";
+  case AttrKind::Bool:
+    return "bool";
+  case AttrKind::String:
+    return "string";
+  case AttrKind::Ints:
+    return "int list";
+  case AttrKind::DType:
+    return "dtype";
+  case AttrKind::Literal:
+    return "literal";
   }
   return "?";
 }
@@ -49,9 +57,8 @@ bool Attrs::operator==(const Attrs& other) const { return map_ == other.map_; }
 const AttrValue& Attrs::lookup(std::string_view op, const std::string& name, AttrKind kind) const {
   auto it = map_.find(name);
   if (it == map_.end())
-    throw_error(ErrorCode::InvalidAttribute,
-                std::string(op) + ": missing attribute '" + name + "' (" +
-                    std::string(attr_kind_name(kind)) + ")");
+    throw_error(ErrorCode::InvalidAttribute, std::string(op) + ": missing attribute '" + name +
+                                                 "' (" + std::string(attr_kind_name(kind)) + ")");
   if (attr_kind(it->second) != kind)
     throw_error(ErrorCode::InvalidAttribute,
                 std::string(op) + ": attribute '" + name + "' must be " +

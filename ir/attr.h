@@ -39,7 +39,8 @@ private:
 
 enum class AttrKind { Int, Float, Bool, String, Ints, DType, Literal };
 
-using AttrValue = std::variant<int64_t, double, bool, std::string, std::vector<int64_t>, DType, Literal>;
+using AttrValue =
+    std::variant<int64_t, double, bool, std::string, std::vector<int64_t>, DType, Literal>;
 
 inline AttrKind attr_kind(const AttrValue& v) { return static_cast<AttrKind>(v.index()); }
 std::string_view attr_kind_name(AttrKind kind);

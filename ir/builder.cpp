@@ -17,10 +17,13 @@ Node* Builder::create(Op op, const std::vector<Value*>& operands, Attrs attrs) {
     if (!loc_.known()) throw;
     throw Error(e.code(), e.message() + " at " + loc_.str());
   }
-  if (before_) return fn_.insert_before(before_, op, operands, std::move(attrs), std::move(types), loc_);
+  if (before_)
+    return fn_.insert_before(before_, op, operands, std::move(attrs), std::move(types), loc_);
   return fn_.append(op, operands, std::move(attrs), std::move(types), loc_);
 }
 
-Value* Builder::constant(Literal value) { return op(Op::Constant, {}, {{"value", std::move(value)}}); }
+Value* Builder::constant(Literal value) {
+  return op(Op::Constant, {}, {{"value", std::move(value)}});
+}
 
 } // namespace loom::ir

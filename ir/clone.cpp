@@ -11,13 +11,16 @@ void copy_body(const Function& src, Function& dst) {
   std::unordered_map<const Value*, Value*> map;
   for (const auto& node : src.nodes()) {
     if (node->op() == Op::Parameter) {
-      map[node->result()] = dst.add_param(node->result()->name(), node->result()->type(), node->loc());
+      map[node->result()] =
+          dst.add_param(node->result()->name(), node->result()->type(), node->loc());
       continue;
     }
     std::vector<Value*> operands;
-    for (Value* v : node->operands()) operands.push_back(map.at(v));
+    for (Value* v : node->operands())
+      operands.push_back(map.at(v));
     std::vector<TensorType> types;
-    for (int r = 0; r < node->num_results(); ++r) types.push_back(node->result(r)->type());
+    for (int r = 0; r < node->num_results(); ++r)
+      types.push_back(node->result(r)->type());
     Node* copy = dst.append(node->op(), operands, node->attrs(), types, node->loc());
     for (int r = 0; r < node->num_results(); ++r) {
       copy->result(r)->set_name(node->result(r)->name());
@@ -29,13 +32,16 @@ void copy_body(const Function& src, Function& dst) {
       copy->set_body(std::move(body));
     }
   }
-  for (const Output& out : src.outputs()) dst.add_output(out.name, map.at(out.value));
-  for (const auto& [output, param] : src.output_aliases()) dst.set_output_alias(output, param);
+  for (const Output& out : src.outputs())
+    dst.add_output(out.name, map.at(out.value));
+  for (const auto& [output, param] : src.output_aliases())
+    dst.set_output_alias(output, param);
 }
 
 void copy_constants(const Module* src, Module& dst) {
   if (!src) return;
-  for (const auto& [name, lit] : src->constants()) dst.add_constant(name, lit);
+  for (const auto& [name, lit] : src->constants())
+    dst.add_constant(name, lit);
 }
 
 } // namespace
@@ -45,11 +51,14 @@ void clone_body_into(const Function& src, Function& dst) { copy_body(src, dst); 
 std::unique_ptr<Module> clone_module(const Module& m) {
   auto out = std::make_unique<Module>();
   copy_constants(&m, *out);
-  for (const auto& fn : m.functions()) clone_function_into(*fn, *out);
+  for (const auto& fn : m.functions())
+    clone_function_into(*fn, *out);
   return out;
 }
 
-Function* clone_function_into(const Function& fn, Module& dst) { return clone_function_into(fn, dst, fn.name()); }
+Function* clone_function_into(const Function& fn, Module& dst) {
+  return clone_function_into(fn, dst, fn.name());
+}
 
 Function* clone_function_into(const Function& fn, Module& dst, const std::string& new_name) {
   Function* copy = dst.add_function(new_name);

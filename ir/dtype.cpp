@@ -31,7 +31,8 @@ bool is_integer(DType dt) { return dt == DType::I8 || dt == DType::I32 || dt == 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) throw_error(ErrorCode::ShapeMismatch, "negative dimension in shape " + shape_str(shape));
+    if (d < 0)
+      throw_error(ErrorCode::ShapeMismatch, "negative dimension in shape " + shape_str(shape));
     if (d != 0 && n > kMaxElements / d)
       throw_error(ErrorCode::ShapeMismatch, "shape " + shape_str(shape) + " has too many elements");
     n *= d;

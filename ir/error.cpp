@@ -4,18 +4,30 @@ namespace loom {
 
 std::string_view error_code_name(ErrorCode code) {
   switch (code) {
-  case ErrorCode::ShapeMismatch: return "shape_mismatch";
-  case ErrorCode::DTypeMismatch: return "dtype_mismatch";
-  case ErrorCode::InvalidAttribute: return "invalid_attribute";
-  case ErrorCode::InvalidArgument: return "invalid_argument";
-  case ErrorCode::ParseError: return "parse_error";
-  case ErrorCode::SerializationError: return "serialization_error";
-  case ErrorCode::VerifyError: return "verify_error";
-  case ErrorCode::InvalidInput: return "invalid_input";
-  case ErrorCode::RuntimeError: return "runtime_error";
-  case ErrorCode::Unsupported: return "unsupported";
-  case ErrorCode::IOError: return "io_error";
-  case ErrorCode::Internal: return "internal";
+  case ErrorCode::ShapeMismatch:
+    return "shape_mismatch";
+  case ErrorCode::DTypeMismatch:
+    return "dtype_mismatch";
+  case ErrorCode::InvalidAttribute:
+    return "invalid_attribute";
+  case ErrorCode::InvalidArgument:
+    return "invalid_argument";
+  case ErrorCode::ParseError:
+    return "parse_error";
+  case ErrorCode::SerializationError:
+    return "serialization_error";
+  case ErrorCode::VerifyError:
+    return "verify_error";
+  case ErrorCode::InvalidInput:
+    return "invalid_input";
+  case ErrorCode::RuntimeError:
+    return "runtime_error";
+  case ErrorCode::Unsupported:
+    return "unsupported";
+  case ErrorCode::IOError:
+    return "io_error";
+  case ErrorCode::Internal:
+    return "internal";
   }
   return "unknown";
 }

@@ -40,7 +40,8 @@ void Node::set_operand(int i, Value* v) {
 }
 
 void Node::drop_operands() {
-  for (int i = 0; i < num_operands(); ++i) set_operand(i, nullptr);
+  for (int i = 0; i < num_operands(); ++i)
+    set_operand(i, nullptr);
 }
 
 void Node::set_body(std::unique_ptr<Function> body) { body_ = std::move(body); }
@@ -49,7 +50,8 @@ Function::~Function() {
   // Everything dies together: clear use lists wholesale (linear) instead of removing
   // uses one by one (quadratic for a value with many uses).
   for (auto& n : nodes_) {
-    for (int i = 0; i < n->num_results(); ++i) n->result(i)->uses_.clear();
+    for (int i = 0; i < n->num_results(); ++i)
+      n->result(i)->uses_.clear();
     n->operands_.clear();
   }
 }
@@ -59,12 +61,13 @@ Node* Function::create(Op op, const std::vector<Value*>& operands, Attrs attrs,
   auto node = std::unique_ptr<Node>(new Node(this, op, std::move(attrs), std::move(loc)));
   node->operands_.resize(operands.size(), nullptr);
   for (size_t i = 0; i < operands.size(); ++i) {
-    if (!operands[i]) throw_error(ErrorCode::InvalidArgument, std::string(op_name(op)) + ": null operand");
+    if (!operands[i])
+      throw_error(ErrorCode::InvalidArgument, std::string(op_name(op)) + ": null operand");
     node->set_operand(static_cast<int>(i), operands[i]);
   }
   for (size_t i = 0; i < result_types.size(); ++i)
-    node->results_.push_back(
-        std::unique_ptr<Value>(new Value(node.get(), static_cast<int>(i), std::move(result_types[i]))));
+    node->results_.push_back(std::unique_ptr<Value>(
+        new Value(node.get(), static_cast<int>(i), std::move(result_types[i]))));
   Node* raw = node.release();
   return raw;
 }
@@ -93,7 +96,8 @@ int Function::index_of(const Node* node) const {
 void Function::erase(Node* node) {
   for (int i = 0; i < node->num_results(); ++i)
     if (node->result(i)->has_uses())
-      throw_error(ErrorCode::Internal, "erasing a " + std::string(node->name()) + " node whose result is used");
+      throw_error(ErrorCode::Internal,
+                  "erasing a " + std::string(node->name()) + " node whose result is used");
   int at = index_of(node);
   if (node->op() == Op::Parameter)
     params_.erase(std::find(params_.begin(), params_.end(), node->result()));
@@ -107,13 +111,16 @@ void Function::reorder(const std::vector<Node*>& order) {
   for (Node* n : order)
     if (n->parent() != this || !seen.insert(n).second)
       throw_error(ErrorCode::Internal, "reorder: not a permutation");
-  for (auto& p : nodes_) (void)p.release();
-  for (size_t i = 0; i < order.size(); ++i) nodes_[i].reset(order[i]);
+  for (auto& p : nodes_)
+    (void)p.release();
+  for (size_t i = 0; i < order.size(); ++i)
+    nodes_[i].reset(order[i]);
 }
 
 Value* Function::add_param(const std::string& name, TensorType type, SourceLoc loc) {
   // Parameters stay in front of all other nodes.
-  auto pos = std::find_if(nodes_.begin(), nodes_.end(), [](auto& n) { return n->op() != Op::Parameter; });
+  auto pos =
+      std::find_if(nodes_.begin(), nodes_.end(), [](auto& n) { return n->op() != Op::Parameter; });
   Node* n = create(Op::Parameter, {}, {}, {std::move(type)}, std::move(loc));
   nodes_.emplace(pos, n);
   n->result()->set_name(name);
@@ -158,7 +165,8 @@ Function* Module::find_function(const std::string& name) const {
 }
 
 void Module::add_constant(const std::string& name, Literal value) {
-  if (constants_.count(name)) throw_error(ErrorCode::InvalidArgument, "duplicate constant @" + name);
+  if (constants_.count(name))
+    throw_error(ErrorCode::InvalidArgument, "duplicate constant @" + name);
   constants_.emplace(name, std::move(value));
 }
 

@@ -28,15 +28,16 @@ struct SourceLoc {
   uint32_t line = 0;
   uint32_t column = 0;
   static SourceLoc from(const std::source_location& loc) {
-    return {loc.file_name(), static_cast<uint32_t>(loc.line()), static_cast<uint32_t>(loc.column())};
+    return {loc.file_name(), static_cast<uint32_t>(loc.line()),
+            static_cast<uint32_t>(loc.column())};
   }
   bool known() const { return line != 0; }
   std::string str() const; // "file:line" or "<unknown>"
 };
 
 struct Use {
-  Node* user;  // nullptr: the value is function output number `index`
-  int index;   // operand index in user, or output index
+  Node* user; // nullptr: the value is function output number `index`
+  int index;  // operand index in user, or output index
   bool operator==(const Use&) const = default;
 };
 
@@ -121,7 +122,8 @@ struct Output {
 
 class Function {
 public:
-  explicit Function(std::string name, Module* parent = nullptr) : name_(std::move(name)), parent_(parent) {}
+  explicit Function(std::string name, Module* parent = nullptr)
+      : name_(std::move(name)), parent_(parent) {}
   ~Function();
   Function(const Function&) = delete;
   Function& operator=(const Function&) = delete;
@@ -158,7 +160,9 @@ public:
 
   // Outputs that update a parameter in place (training steps): output name -> param name.
   const std::map<std::string, std::string>& output_aliases() const { return aliases_; }
-  void set_output_alias(const std::string& output, const std::string& param) { aliases_[output] = param; }
+  void set_output_alias(const std::string& output, const std::string& param) {
+    aliases_[output] = param;
+  }
 
 private:
   Node* create(Op op, const std::vector<Value*>& operands, Attrs attrs,

@@ -12,10 +12,11 @@ constexpr OpInfo kOpTable[] = {
 static_assert(sizeof(kOpTable) / sizeof(kOpTable[0]) == kNumOps);
 
 constexpr std::pair<OpTrait, std::string_view> kTraitNames[] = {
-    {kSource, "source"},         {kElementwise, "elementwise"}, {kUnary, "unary"},
-    {kBinary, "binary"},         {kCommutative, "commutative"}, {kComparison, "comparison"},
-    {kLogical, "logical"},       {kFloatOnly, "float_only"},    {kReduction, "reduction"},
-    {kContraction, "contraction"}, {kLayout, "layout"},         {kInternal, "internal"},         {kRandom, "random"},
+    {kSource, "source"},           {kElementwise, "elementwise"}, {kUnary, "unary"},
+    {kBinary, "binary"},           {kCommutative, "commutative"}, {kComparison, "comparison"},
+    {kLogical, "logical"},         {kFloatOnly, "float_only"},    {kReduction, "reduction"},
+    {kContraction, "contraction"}, {kLayout, "layout"},           {kInternal, "internal"},
+    {kRandom, "random"},
 };
 } // namespace
 

@@ -10,19 +10,19 @@ namespace loom {
 
 enum OpTrait : uint32_t {
   kNone = 0,
-  kSource = 1u << 0,       // no data operands; result type comes from attributes
-  kElementwise = 1u << 1,  // out[i] depends only on operands at (broadcast) index i
+  kSource = 1u << 0,      // no data operands; result type comes from attributes
+  kElementwise = 1u << 1, // out[i] depends only on operands at (broadcast) index i
   kUnary = 1u << 2,
   kBinary = 1u << 3,
   kCommutative = 1u << 4,
-  kComparison = 1u << 5,   // result dtype is bool
-  kLogical = 1u << 6,      // operands and result are bool
-  kFloatOnly = 1u << 7,    // operands must be floating point
+  kComparison = 1u << 5, // result dtype is bool
+  kLogical = 1u << 6,    // operands and result are bool
+  kFloatOnly = 1u << 7,  // operands must be floating point
   kReduction = 1u << 8,
-  kContraction = 1u << 9,  // matmul and convolutions
-  kLayout = 1u << 10,      // pure data movement
-  kRandom = 1u << 11,      // counter-based random numbers from a seed operand
-  kInternal = 1u << 12,    // made by passes, not by users (no builder function)
+  kContraction = 1u << 9, // matmul and convolutions
+  kLayout = 1u << 10,     // pure data movement
+  kRandom = 1u << 11,     // counter-based random numbers from a seed operand
+  kInternal = 1u << 12,   // made by passes, not by users (no builder function)
 };
 
 enum class Op : uint16_t {

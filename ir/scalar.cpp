@@ -9,7 +9,7 @@ uint16_t Half::from_float(float f) {
   if (mag >= 0x7F800000) // inf or nan
     return static_cast<uint16_t>(sign | 0x7C00 | (mag > 0x7F800000 ? 0x200 : 0));
   if (mag >= 0x477FF000) return static_cast<uint16_t>(sign | 0x7C00); // overflow -> inf
-  if (mag < 0x38800000) {                                              // subnormal or zero
+  if (mag < 0x38800000) {                                             // subnormal or zero
     // Let the FPU round: adding 0.5 aligns the subnormal half's ulp with float's.
     float r = std::bit_cast<float>(mag) + 0.5f;
     return static_cast<uint16_t>(sign | (std::bit_cast<uint32_t>(r) - 0x3F000000));

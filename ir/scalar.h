@@ -40,14 +40,22 @@ struct BFloat16 {
 // Calls fn.template operator()<T>() with the C++ type of dt.
 template <typename Fn> decltype(auto) dispatch_dtype(DType dt, Fn&& fn) {
   switch (dt) {
-  case DType::F32: return fn.template operator()<float>();
-  case DType::F64: return fn.template operator()<double>();
-  case DType::F16: return fn.template operator()<Half>();
-  case DType::BF16: return fn.template operator()<BFloat16>();
-  case DType::I8: return fn.template operator()<int8_t>();
-  case DType::I32: return fn.template operator()<int32_t>();
-  case DType::I64: return fn.template operator()<int64_t>();
-  case DType::Bool: return fn.template operator()<bool>();
+  case DType::F32:
+    return fn.template operator()<float>();
+  case DType::F64:
+    return fn.template operator()<double>();
+  case DType::F16:
+    return fn.template operator()<Half>();
+  case DType::BF16:
+    return fn.template operator()<BFloat16>();
+  case DType::I8:
+    return fn.template operator()<int8_t>();
+  case DType::I32:
+    return fn.template operator()<int32_t>();
+  case DType::I64:
+    return fn.template operator()<int64_t>();
+  case DType::Bool:
+    return fn.template operator()<bool>();
   }
   throw_error(ErrorCode::Internal, "bad dtype");
 }
@@ -89,7 +97,8 @@ template <typename To, typename From> To convert_scalar(From v) {
     if (d >= hi) return std::numeric_limits<To>::max();
     return static_cast<To>(d);
   } else if constexpr (std::is_same_v<To, Half> || std::is_same_v<To, BFloat16>) {
-    if constexpr (std::is_same_v<From, double> || std::is_same_v<From, int64_t> || std::is_same_v<From, int32_t>)
+    if constexpr (std::is_same_v<From, double> || std::is_same_v<From, int64_t> ||
+                  std::is_same_v<From, int32_t>)
       return To(round_to_odd_float(static_cast<double>(v))); // wider than float: round once
     else
       return To(static_cast<float>(v));

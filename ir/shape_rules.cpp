@@ -26,14 +26,17 @@ struct Ctx {
   std::string name() const { return std::string(op_name(op)); }
   std::string operand_list() const {
     std::string s;
-    for (size_t i = 0; i < in.size(); ++i) s += (i ? ", " : "") + in[i].str();
+    for (size_t i = 0; i < in.size(); ++i)
+      s += (i ? ", " : "") + in[i].str();
     return s;
   }
   [[noreturn]] void shape_error(const std::string& what) const {
-    throw_error(ErrorCode::ShapeMismatch, name() + ": " + what + " (operands: " + operand_list() + ")");
+    throw_error(ErrorCode::ShapeMismatch,
+                name() + ": " + what + " (operands: " + operand_list() + ")");
   }
   [[noreturn]] void dtype_error(const std::string& what) const {
-    throw_error(ErrorCode::DTypeMismatch, name() + ": " + what + " (operands: " + operand_list() + ")");
+    throw_error(ErrorCode::DTypeMismatch,
+                name() + ": " + what + " (operands: " + operand_list() + ")");
   }
   [[noreturn]] void attr_error(const std::string& what) const {
     throw_error(ErrorCode::InvalidAttribute, name() + ": " + what);
@@ -43,14 +46,17 @@ struct Ctx {
   bool get_bool(const std::string& a) const { return attrs.get_bool(name(), a); }
   double get_float(const std::string& a) const { return attrs.get_float(name(), a); }
   DType get_dtype(const std::string& a) const { return attrs.get_dtype(name(), a); }
-  const std::vector<int64_t>& get_ints(const std::string& a) const { return attrs.get_ints(name(), a); }
+  const std::vector<int64_t>& get_ints(const std::string& a) const {
+    return attrs.get_ints(name(), a);
+  }
   // An int list of fixed length with entries in [min_value, max_value]. The default
   // bound keeps the shape arithmetic below far from int64 overflow.
   const std::vector<int64_t>& get_ints(const std::string& a, size_t len, int64_t min_value,
                                        int64_t max_value = kMaxElements) const {
     const auto& v = get_ints(a);
     if (v.size() != len)
-      attr_error("attribute '" + a + "' needs " + std::to_string(len) + " entries, got " + shape_str(v));
+      attr_error("attribute '" + a + "' needs " + std::to_string(len) + " entries, got " +
+                 shape_str(v));
     for (int64_t x : v)
       if (x < min_value || x > max_value)
         attr_error("attribute '" + a + "' entries must be in [" + std::to_string(min_value) + ", " +
@@ -61,7 +67,8 @@ struct Ctx {
   int64_t get_axis(const std::string& a, int64_t rank) const {
     int64_t axis = get_int(a);
     if (axis < 0 || axis >= rank)
-      attr_error("attribute '" + a + "' = " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+      attr_error("attribute '" + a + "' = " + std::to_string(axis) + " is out of range for rank " +
+                 std::to_string(rank));
     return axis;
   }
   // A shape attribute: non-negative dims with a sane element count.
@@ -78,18 +85,20 @@ struct Ctx {
   }
 
   void require_dtype(int i, bool ok, const char* what) const {
-    if (!ok) dtype_error("operand " + std::to_string(i) + " must be " + what + ", got " + in[i].str());
+    if (!ok)
+      dtype_error("operand " + std::to_string(i) + " must be " + what + ", got " + in[i].str());
   }
   void require_numeric(int i) const { require_dtype(i, in[i].dtype != DType::Bool, "numeric"); }
   void require_float(int i) const { require_dtype(i, is_float(in[i].dtype), "floating point"); }
   void require_same_dtype(int i, int j) const {
     if (in[i].dtype != in[j].dtype)
-      dtype_error("operands " + std::to_string(i) + " and " + std::to_string(j) + " must have the same dtype, got " +
-                  in[i].str() + " and " + in[j].str());
+      dtype_error("operands " + std::to_string(i) + " and " + std::to_string(j) +
+                  " must have the same dtype, got " + in[i].str() + " and " + in[j].str());
   }
   void require_rank(int i, int64_t rank) const {
     if (in[i].rank() != rank)
-      shape_error("operand " + std::to_string(i) + " must have rank " + std::to_string(rank) + ", got " + in[i].str());
+      shape_error("operand " + std::to_string(i) + " must have rank " + std::to_string(rank) +
+                  ", got " + in[i].str());
   }
 };
 
@@ -100,22 +109,29 @@ TensorType same_as(const TensorType& t) { return t; }
 // --- generic rules driven by traits -----------------------------------------------
 
 Types unary_rule(const Ctx& c) {
-  if (has_trait(c.op, kLogical)) c.require_dtype(0, c.in[0].dtype == DType::Bool, "bool");
-  else if (has_trait(c.op, kFloatOnly)) c.require_float(0);
-  else c.require_numeric(0);
+  if (has_trait(c.op, kLogical))
+    c.require_dtype(0, c.in[0].dtype == DType::Bool, "bool");
+  else if (has_trait(c.op, kFloatOnly))
+    c.require_float(0);
+  else
+    c.require_numeric(0);
   return {same_as(c.in[0])};
 }
 
 Shape broadcast_or_fail(const Ctx& c, const Shape& a, const Shape& b) {
   auto s = broadcast_shapes(a, b);
-  if (!s) c.shape_error("shapes " + shape_str(a) + " and " + shape_str(b) + " are not broadcast-compatible");
+  if (!s)
+    c.shape_error("shapes " + shape_str(a) + " and " + shape_str(b) +
+                  " are not broadcast-compatible");
   return *s;
 }
 
 Types binary_rule(const Ctx& c) {
   c.require_same_dtype(0, 1);
-  if (has_trait(c.op, kLogical)) c.require_dtype(0, c.in[0].dtype == DType::Bool, "bool");
-  else if (!has_trait(c.op, kComparison)) c.require_numeric(0);
+  if (has_trait(c.op, kLogical))
+    c.require_dtype(0, c.in[0].dtype == DType::Bool, "bool");
+  else if (!has_trait(c.op, kComparison))
+    c.require_numeric(0);
   Shape s = broadcast_or_fail(c, c.in[0].shape, c.in[1].shape);
   DType out = has_trait(c.op, kComparison) ? DType::Bool : c.in[0].dtype;
   return {TensorType{out, s}};
@@ -146,7 +162,8 @@ Types random_rule(const Ctx& c) {
   if (c.in[0].dtype != DType::I64 || c.in[0].rank() != 0)
     c.dtype_error("the seed must be an i64 scalar (i64[]), got " + c.in[0].str());
   DType dt = c.get_dtype("dtype");
-  if (!is_float(dt)) c.attr_error("dtype must be floating point, got " + std::string(dtype_name(dt)));
+  if (!is_float(dt))
+    c.attr_error("dtype must be floating point, got " + std::string(dtype_name(dt)));
   return {TensorType{dt, c.get_shape("shape")}};
 }
 
@@ -156,8 +173,10 @@ Shape reduced_shape(const Shape& in, const std::vector<int64_t>& axes, bool keep
   Shape out;
   for (int64_t d = 0; d < static_cast<int64_t>(in.size()); ++d) {
     bool reduced = std::find(axes.begin(), axes.end(), d) != axes.end();
-    if (!reduced) out.push_back(in[d]);
-    else if (keepdims) out.push_back(1);
+    if (!reduced)
+      out.push_back(in[d]);
+    else if (keepdims)
+      out.push_back(1);
   }
   return out;
 }
@@ -168,7 +187,8 @@ Types reduce_rule(const Ctx& c) {
   for (size_t i = 0; i < axes.size(); ++i) {
     if (axes[i] < 0 || axes[i] >= c.in[0].rank())
       c.attr_error("axes " + shape_str(axes) + " out of range for " + c.in[0].str());
-    if (i > 0 && axes[i] <= axes[i - 1]) c.attr_error("axes " + shape_str(axes) + " must be strictly increasing");
+    if (i > 0 && axes[i] <= axes[i - 1])
+      c.attr_error("axes " + shape_str(axes) + " must be strictly increasing");
   }
   return {TensorType{c.in[0].dtype, reduced_shape(c.in[0].shape, axes, c.get_bool("keepdims"))}};
 }
@@ -203,7 +223,8 @@ Types matmul_rule(const Ctx& c) {
 Types reshape_rule(const Ctx& c) {
   Shape s = c.get_shape("shape");
   if (shape_numel(s) != c.in[0].numel())
-    c.shape_error("cannot reshape " + c.in[0].str() + " to " + shape_str(s) + " (element counts differ)");
+    c.shape_error("cannot reshape " + c.in[0].str() + " to " + shape_str(s) +
+                  " (element counts differ)");
   return {TensorType{c.in[0].dtype, s}};
 }
 
@@ -213,19 +234,25 @@ Types transpose_rule(const Ctx& c) {
   std::vector<bool> seen(r, false);
   bool ok = static_cast<int64_t>(perm.size()) == r;
   for (int64_t p : perm) {
-    if (!ok || p < 0 || p >= r || seen[p]) ok = false;
-    else seen[p] = true;
+    if (!ok || p < 0 || p >= r || seen[p])
+      ok = false;
+    else
+      seen[p] = true;
   }
-  if (!ok) c.attr_error("perm " + shape_str(perm) + " is not a permutation of the axes of " + c.in[0].str());
+  if (!ok)
+    c.attr_error("perm " + shape_str(perm) + " is not a permutation of the axes of " +
+                 c.in[0].str());
   Shape out;
-  for (int64_t p : perm) out.push_back(c.in[0].shape[p]);
+  for (int64_t p : perm)
+    out.push_back(c.in[0].shape[p]);
   return {TensorType{c.in[0].dtype, out}};
 }
 
 Types broadcast_to_rule(const Ctx& c) {
   Shape target = c.get_shape("shape");
   auto s = broadcast_shapes(c.in[0].shape, target);
-  if (!s || *s != target) c.shape_error("cannot broadcast " + c.in[0].str() + " to " + shape_str(target));
+  if (!s || *s != target)
+    c.shape_error("cannot broadcast " + c.in[0].str() + " to " + shape_str(target));
   return {TensorType{c.in[0].dtype, target}};
 }
 
@@ -242,7 +269,8 @@ Types slice_rule(const Ctx& c) {
     int64_t len;
     if (s > 0) {
       if (b < 0 || b > e || e > dim)
-        c.attr_error("start/stop " + std::to_string(b) + ":" + std::to_string(e) + " need 0 <= start <= stop <= dim" + where);
+        c.attr_error("start/stop " + std::to_string(b) + ":" + std::to_string(e) +
+                     " need 0 <= start <= stop <= dim" + where);
       len = (e - b + s - 1) / s;
     } else {
       if (e < -1 || e > b || b > dim - 1)
@@ -266,10 +294,11 @@ Types concat_rule(const Ctx& c) {
     c.require_same_dtype(0, static_cast<int>(i));
     const Shape& s = c.in[i].shape;
     bool ok = static_cast<int64_t>(s.size()) == r;
-    for (int64_t d = 0; ok && d < r; ++d) ok = d == axis || s[d] == c.in[0].shape[d];
+    for (int64_t d = 0; ok && d < r; ++d)
+      ok = d == axis || s[d] == c.in[0].shape[d];
     if (!ok)
-      c.shape_error("operand " + std::to_string(i) + " " + c.in[i].str() + " does not match " + c.in[0].str() +
-                    " outside axis " + std::to_string(axis));
+      c.shape_error("operand " + std::to_string(i) + " " + c.in[i].str() + " does not match " +
+                    c.in[0].str() + " outside axis " + std::to_string(axis));
     out[axis] += s[axis];
   }
   return {TensorType{c.in[0].dtype, out}};
@@ -281,7 +310,8 @@ Types pad_rule(const Ctx& c) {
   const auto& hi = c.get_ints("pads_hi", r, 0);
   c.get_float("value");
   Shape out = c.in[0].shape;
-  for (size_t d = 0; d < r; ++d) out[d] += lo[d] + hi[d];
+  for (size_t d = 0; d < r; ++d)
+    out[d] += lo[d] + hi[d];
   return {TensorType{c.in[0].dtype, out}};
 }
 
@@ -345,19 +375,22 @@ Shape conv_output_shape(const Ctx& c, const Shape& x, const Shape& w) {
   int64_t groups = c.get_int("groups");
   if (groups < 1) c.attr_error("groups must be >= 1, got " + std::to_string(groups));
   if (x.size() != 4 || w.size() != 4)
-    c.shape_error("input " + shape_str(x) + " and filter " + shape_str(w) + " must both have rank 4 (NCHW, OIHW)");
+    c.shape_error("input " + shape_str(x) + " and filter " + shape_str(w) +
+                  " must both have rank 4 (NCHW, OIHW)");
   if (x[1] % groups != 0 || w[0] % groups != 0)
-    c.shape_error("input channels " + std::to_string(x[1]) + " and output channels " + std::to_string(w[0]) +
+    c.shape_error("input channels " + std::to_string(x[1]) + " and output channels " +
+                  std::to_string(w[0]) +
                   " must be divisible by groups = " + std::to_string(groups));
   if (w[1] != x[1] / groups)
     c.shape_error("filter " + shape_str(w) + " expects " + std::to_string(w[1] * groups) +
                   " input channels, input " + shape_str(x) + " has " + std::to_string(x[1]));
   Shape out = {x[0], w[0], 0, 0};
   for (int d = 0; d < 2; ++d) {
-    out[2 + d] = window_output_size(x[2 + d], win.pads[d], win.pads[2 + d], w[2 + d], win.strides[d],
-                                    win.dilations[d], false);
+    out[2 + d] = window_output_size(x[2 + d], win.pads[d], win.pads[2 + d], w[2 + d],
+                                    win.strides[d], win.dilations[d], false);
     if (out[2 + d] < 1 || w[2 + d] < 1)
-      c.shape_error("the filter " + shape_str(w) + " does not fit the padded input " + shape_str(x));
+      c.shape_error("the filter " + shape_str(w) + " does not fit the padded input " +
+                    shape_str(x));
   }
   return out;
 }
@@ -374,8 +407,8 @@ Types conv2d_backprop_input_rule(const Ctx& c) { // (dy, w)
   Shape x = c.get_ints("input_shape", 4, 0);
   Shape dy = conv_output_shape(c, x, c.in[1].shape);
   if (dy != c.in[0].shape)
-    c.shape_error("gradient " + c.in[0].str() + " does not match the convolution output " + shape_str(dy) +
-                  " of input_shape " + shape_str(x));
+    c.shape_error("gradient " + c.in[0].str() + " does not match the convolution output " +
+                  shape_str(dy) + " of input_shape " + shape_str(x));
   return {TensorType{c.in[0].dtype, x}};
 }
 
@@ -385,8 +418,8 @@ Types conv2d_backprop_filter_rule(const Ctx& c) { // (x, dy)
   Shape w = c.get_ints("filter_shape", 4, 0);
   Shape dy = conv_output_shape(c, c.in[0].shape, w);
   if (dy != c.in[1].shape)
-    c.shape_error("gradient " + c.in[1].str() + " does not match the convolution output " + shape_str(dy) +
-                  " of filter_shape " + shape_str(w));
+    c.shape_error("gradient " + c.in[1].str() + " does not match the convolution output " +
+                  shape_str(dy) + " of filter_shape " + shape_str(w));
   return {TensorType{c.in[0].dtype, w}};
 }
 
@@ -399,9 +432,13 @@ Shape pool_output_shape(const Ctx& c, const Shape& x) {
   Shape out = {x[0], x[1], 0, 0};
   for (int d = 0; d < 2; ++d) {
     if (pads[d] >= kernel[d] || pads[2 + d] >= kernel[d])
-      c.attr_error("pads " + shape_str(pads) + " must be smaller than the kernel " + shape_str(kernel));
-    out[2 + d] = window_output_size(x[2 + d], pads[d], pads[2 + d], kernel[d], strides[d], 1, ceil_mode);
-    if (out[2 + d] < 1) c.shape_error("the kernel " + shape_str(kernel) + " does not fit the padded input " + shape_str(x));
+      c.attr_error("pads " + shape_str(pads) + " must be smaller than the kernel " +
+                   shape_str(kernel));
+    out[2 + d] =
+        window_output_size(x[2 + d], pads[d], pads[2 + d], kernel[d], strides[d], 1, ceil_mode);
+    if (out[2 + d] < 1)
+      c.shape_error("the kernel " + shape_str(kernel) + " does not fit the padded input " +
+                    shape_str(x));
   }
   return out;
 }
@@ -415,7 +452,9 @@ Types max_pool_grad_rule(const Ctx& c) { // (x, dy)
   c.require_numeric(0);
   c.require_same_dtype(0, 1);
   Shape dy = pool_output_shape(c, c.in[0].shape);
-  if (dy != c.in[1].shape) c.shape_error("gradient " + c.in[1].str() + " does not match the pooling output " + shape_str(dy));
+  if (dy != c.in[1].shape)
+    c.shape_error("gradient " + c.in[1].str() + " does not match the pooling output " +
+                  shape_str(dy));
   return {same_as(c.in[0])};
 }
 
@@ -431,8 +470,8 @@ Types avg_pool_grad_rule(const Ctx& c) { // (dy)
   Shape x = c.get_ints("input_shape", 4, 0);
   Shape dy = pool_output_shape(c, x);
   if (dy != c.in[0].shape)
-    c.shape_error("gradient " + c.in[0].str() + " does not match the pooling output " + shape_str(dy) +
-                  " of input_shape " + shape_str(x));
+    c.shape_error("gradient " + c.in[0].str() + " does not match the pooling output " +
+                  shape_str(dy) + " of input_shape " + shape_str(x));
   return {TensorType{c.in[0].dtype, x}};
 }
 
@@ -458,7 +497,8 @@ std::array<Rule, kNumOps> make_rules() {
   set(Op::RandomNormal, random_rule);
   set(Op::Cast, cast_rule);
   set(Op::Select, select_rule);
-  for (Op op : {Op::ReduceSum, Op::ReduceMax, Op::ReduceMin, Op::ReduceProd}) set(op, reduce_rule);
+  for (Op op : {Op::ReduceSum, Op::ReduceMax, Op::ReduceMin, Op::ReduceProd})
+    set(op, reduce_rule);
   set(Op::ArgMax, arg_reduce_rule);
   set(Op::ArgMin, arg_reduce_rule);
   set(Op::MatMul, matmul_rule);
@@ -500,8 +540,8 @@ std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b) {
   return out;
 }
 
-int64_t window_output_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t kernel, int64_t stride,
-                           int64_t dilation, bool ceil_mode) {
+int64_t window_output_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t kernel,
+                           int64_t stride, int64_t dilation, bool ceil_mode) {
   // 128-bit arithmetic: attribute values come from files and must not overflow.
   using Wide = __int128;
   Wide span = Wide(dilation) * (Wide(kernel) - 1) + 1;
@@ -513,17 +553,20 @@ int64_t window_output_size(int64_t in, int64_t pad_lo, int64_t pad_hi, int64_t k
   return out > kMaxElements ? kMaxElements + 1 : static_cast<int64_t>(out);
 }
 
-std::vector<TensorType> infer_types(Op op, const std::vector<TensorType>& operands, const Attrs& attrs) {
+std::vector<TensorType> infer_types(Op op, const std::vector<TensorType>& operands,
+                                    const Attrs& attrs) {
   const OpInfo& info = op_info(op);
   std::string name(info.mnemonic);
   if (!operand_count_ok(info, static_cast<int>(operands.size())))
     throw_error(ErrorCode::InvalidArgument, name + ": expects " + operand_count_str(info) +
-                                                " operands, got " + std::to_string(operands.size()));
+                                                " operands, got " +
+                                                std::to_string(operands.size()));
   const Rule& rule = rules()[static_cast<int>(op)];
   if (!rule) throw_error(ErrorCode::Internal, name + ": no shape rule");
   Ctx ctx{op, operands, attrs};
   Types out = rule(ctx);
-  for (const TensorType& t : out) (void)shape_numel(t.shape); // result sizes stay sane
+  for (const TensorType& t : out)
+    (void)shape_numel(t.shape); // result sizes stay sane
   return out;
 }
 

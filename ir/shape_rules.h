@@ -15,7 +15,8 @@ namespace loom {
 // message starts with the op's name and names the operand types involved. The
 // caller (builder, parser, verifier) appends where the node came from.
 // `parameter` has no rule (its type is declared); asking is an InvalidArgument error.
-std::vector<TensorType> infer_types(Op op, const std::vector<TensorType>& operands, const Attrs& attrs);
+std::vector<TensorType> infer_types(Op op, const std::vector<TensorType>& operands,
+                                    const Attrs& attrs);
 
 // numpy broadcasting of two shapes; nullopt if incompatible.
 std::optional<Shape> broadcast_shapes(const Shape& a, const Shape& b);

@@ -24,7 +24,8 @@ public:
         for (const Use& u : node->result(r)->uses())
           if (u.user) recorded_uses_.insert({u.user, node->result(r), u.index});
     check_parameters();
-    for (const auto& node : fn_.nodes()) check_node(*node);
+    for (const auto& node : fn_.nodes())
+      check_node(*node);
     check_outputs();
   }
 
@@ -51,11 +52,13 @@ private:
         fail(node.get(), "parameter node is not in the parameter list in order");
       ++param_nodes;
     }
-    if (param_nodes != fn_.params().size()) fail(nullptr, "parameter list and parameter nodes disagree");
+    if (param_nodes != fn_.params().size())
+      fail(nullptr, "parameter list and parameter nodes disagree");
     std::set<std::string> names;
     for (Value* p : fn_.params()) {
       if (p->name().empty()) fail(p->def(), "parameter without a name");
-      if (!names.insert(p->name()).second) fail(p->def(), "duplicate parameter name '" + p->name() + "'");
+      if (!names.insert(p->name()).second)
+        fail(p->def(), "duplicate parameter name '" + p->name() + "'");
     }
   }
 
@@ -70,15 +73,18 @@ private:
       Value* v = node.operand(i);
       if (!v) fail(&node, "operand " + std::to_string(i) + " is null");
       if (!defined_.count(v))
-        fail(&node, "operand " + std::to_string(i) + " is not defined earlier in the function (SSA order)");
+        fail(&node, "operand " + std::to_string(i) +
+                        " is not defined earlier in the function (SSA order)");
       if (!recorded_uses_.count({&node, v, i}))
         fail(&node, "operand " + std::to_string(i) + " is missing from its value's use list");
       operand_types.push_back(v->type());
     }
     for (int r = 0; r < node.num_results(); ++r) {
       const Value* v = node.result(r);
-      if (v->def() != &node || v->result_index() != r) fail(&node, "result does not point back to its node");
-      for (const Use& u : v->uses()) check_use(node, *v, u);
+      if (v->def() != &node || v->result_index() != r)
+        fail(&node, "result does not point back to its node");
+      for (const Use& u : v->uses())
+        check_use(node, *v, u);
     }
     if (node.op() == Op::Parameter) {
       if (node.num_results() != 1) fail(&node, "parameter must have one result");
@@ -94,12 +100,14 @@ private:
         fail(&node, "in nested body: " + e.message());
       }
     }
-    for (int r = 0; r < node.num_results(); ++r) defined_.insert(node.result(r));
+    for (int r = 0; r < node.num_results(); ++r)
+      defined_.insert(node.result(r));
   }
 
   void check_use(const Node& node, const Value& v, const Use& u) {
     if (u.user == nullptr) {
-      if (u.index < 0 || u.index >= static_cast<int>(fn_.outputs().size()) || fn_.outputs()[u.index].value != &v)
+      if (u.index < 0 || u.index >= static_cast<int>(fn_.outputs().size()) ||
+          fn_.outputs()[u.index].value != &v)
         fail(&node, "stale output use in a result's use list");
     } else if (u.index < 0 || u.index >= u.user->num_operands() || u.user->operand(u.index) != &v) {
       fail(&node, "stale use in a result's use list");
@@ -115,8 +123,8 @@ private:
                       std::to_string(operand_types.size()) + " operands");
     for (size_t i = 0; i < operand_types.size(); ++i)
       if (body->params()[i]->type() != operand_types[i])
-        fail(&node, "body parameter " + std::to_string(i) + " has type " + body->params()[i]->type().str() +
-                        ", operand is " + operand_types[i].str());
+        fail(&node, "body parameter " + std::to_string(i) + " has type " +
+                        body->params()[i]->type().str() + ", operand is " + operand_types[i].str());
     if (static_cast<int>(body->outputs().size()) != node.num_results())
       fail(&node, "body has " + std::to_string(body->outputs().size()) + " outputs for " +
                       std::to_string(node.num_results()) + " results");
@@ -148,7 +156,8 @@ private:
       const Output& out = fn_.outputs()[i];
       if (out.name.empty()) fail(nullptr, "output " + std::to_string(i) + " has no name");
       if (!names.insert(out.name).second) fail(nullptr, "duplicate output name '" + out.name + "'");
-      if (!out.value || !defined_.count(out.value)) fail(nullptr, "output '" + out.name + "' is not a value of this function");
+      if (!out.value || !defined_.count(out.value))
+        fail(nullptr, "output '" + out.name + "' is not a value of this function");
       const auto& uses = out.value->uses();
       if (std::find(uses.begin(), uses.end(), Use{nullptr, static_cast<int>(i)}) == uses.end())
         fail(nullptr, "output '" + out.name + "' is missing from its value's use list");
@@ -159,8 +168,8 @@ private:
       if (!out) fail(nullptr, "alias names unknown output '" + output + "'");
       if (!p) fail(nullptr, "output '" + output + "' aliases unknown parameter '" + param + "'");
       if (out->value->type() != p->type())
-        fail(nullptr, "output '" + output + "' (" + out->value->type().str() + ") cannot update parameter '" +
-                          param + "' (" + p->type().str() + ")");
+        fail(nullptr, "output '" + output + "' (" + out->value->type().str() +
+                          ") cannot update parameter '" + param + "' (" + p->type().str() + ")");
     }
   }
 

@@ -115,7 +115,8 @@ bool rewrite_to_fixed_point(ir::Function& fn, int max_rounds,
   for (int round = 0; round < max_rounds; ++round) {
     bool changed = false;
     std::vector<ir::Node*> snapshot;
-    for (const auto& n : fn.nodes()) snapshot.push_back(n.get());
+    for (const auto& n : fn.nodes())
+      snapshot.push_back(n.get());
     for (ir::Node* n : snapshot) {
       if (n->num_results() != 1 || n->body() || !n->result()->has_uses()) continue;
       if (ir::Value* replacement = rewrite(*n)) {

@@ -9,10 +9,9 @@
 
 #include "ir/error.h"
 #include "ir/serialize.h"
-#include "runtime/interp/interpreter.h"
 #include "runtime/cpu/gemm.h"
+#include "runtime/interp/interpreter.h"
 #include "runtime/thread_pool.h"
-
 
 namespace {
 
@@ -20,10 +19,12 @@ thread_local std::string last_error;
 
 // Walks every batch index of a broadcast batched matmul.
 template <typename Fn>
-void for_each_batch(int64_t rank, const int64_t* dims, const int64_t* a_strides, const int64_t* b_strides, Fn fn) {
+void for_each_batch(int64_t rank, const int64_t* dims, const int64_t* a_strides,
+                    const int64_t* b_strides, Fn fn) {
   std::vector<int64_t> idx(rank, 0);
   int64_t count = 1;
-  for (int64_t d = 0; d < rank; ++d) count *= dims[d];
+  for (int64_t d = 0; d < rank; ++d)
+    count *= dims[d];
   for (int64_t linear = 0; linear < count; ++linear) {
     int64_t a_off = 0, b_off = 0;
     for (int64_t d = 0; d < rank; ++d) {
@@ -60,21 +61,23 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
   });
 }
 
-void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m, int64_t n, int64_t k,
-                    int64_t batch_rank, const int64_t* out_batch_dims, const int64_t* a_strides,
-                    const int64_t* b_strides, double alpha, double beta) {
+void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,
+                    int64_t n, int64_t k, int64_t batch_rank, const int64_t* out_batch_dims,
+                    const int64_t* a_strides, const int64_t* b_strides, double alpha, double beta) {
   bool ta = flags & 1, tb = flags & 2;
   int64_t lda = ta ? m : k, ldb = tb ? k : n;
-  for_each_batch(batch_rank, out_batch_dims, a_strides, b_strides, [&](int64_t batch, int64_t a_off, int64_t b_off) {
-    if (dtype == 0)
-      loom::cpu::sgemm(ta, tb, m, n, k, static_cast<const float*>(a) + a_off, lda,
-                       static_cast<const float*>(b) + b_off, ldb, static_cast<float*>(c) + batch * m * n, n,
-                       static_cast<float>(alpha), static_cast<float>(beta));
-    else
-      loom::cpu::dgemm(ta, tb, m, n, k, static_cast<const double*>(a) + a_off, lda,
-                       static_cast<const double*>(b) + b_off, ldb, static_cast<double*>(c) + batch * m * n, n, alpha,
-                       beta);
-  });
+  for_each_batch(batch_rank, out_batch_dims, a_strides, b_strides,
+                 [&](int64_t batch, int64_t a_off, int64_t b_off) {
+                   if (dtype == 0)
+                     loom::cpu::sgemm(ta, tb, m, n, k, static_cast<const float*>(a) + a_off, lda,
+                                      static_cast<const float*>(b) + b_off, ldb,
+                                      static_cast<float*>(c) + batch * m * n, n,
+                                      static_cast<float>(alpha), static_cast<float>(beta));
+                   else
+                     loom::cpu::dgemm(ta, tb, m, n, k, static_cast<const double*>(a) + a_off, lda,
+                                      static_cast<const double*>(b) + b_off, ldb,
+                                      static_cast<double*>(c) + batch * m * n, n, alpha, beta);
+                 });
 }
 
 int32_t loom_rt_interp_call(const uint8_t* module_bytes, int64_t nbytes, void* const* buffers) {
@@ -85,7 +88,8 @@ int32_t loom_rt_interp_call(const uint8_t* module_bytes, int64_t nbytes, void* c
     const loom::ir::Function* fn;
     {
       std::lock_guard<std::mutex> lock(mu);
-      std::string_view bytes(reinterpret_cast<const char*>(module_bytes), static_cast<size_t>(nbytes));
+      std::string_view bytes(reinterpret_cast<const char*>(module_bytes),
+                             static_cast<size_t>(nbytes));
       auto it = cache.find(bytes);
       if (it == cache.end()) {
         auto module = loom::ir::deserialize_module(bytes, "<kernel>");
@@ -116,25 +120,28 @@ const char* loom_rt_last_error() { return last_error.c_str(); }
 void loom_rt_set_error(const char* message) { last_error = message; }
 
 int32_t loom_rt_scatter_add(int32_t dtype, int32_t index_dtype, const void* x, const void* indices,
-                            const void* updates, void* out, int64_t outer, int64_t extent, int64_t inner,
-                            int64_t count) {
+                            const void* updates, void* out, int64_t outer, int64_t extent,
+                            int64_t inner, int64_t count) {
   auto run = [&]<typename T>() -> int32_t {
     const T* src = static_cast<const T*>(x);
     const T* upd = static_cast<const T*>(updates);
     T* dst = static_cast<T*>(out);
     if (dst != src) std::memcpy(dst, src, sizeof(T) * outer * extent * inner);
     for (int64_t j = 0; j < count; ++j) {
-      int64_t index = index_dtype == 0 ? static_cast<const int32_t*>(indices)[j] : static_cast<const int64_t*>(indices)[j];
+      int64_t index = index_dtype == 0 ? static_cast<const int32_t*>(indices)[j]
+                                       : static_cast<const int64_t*>(indices)[j];
       if (index < 0) index += extent;
       if (index < 0 || index >= extent) return 1;
     }
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t j = 0; j < count; ++j) {
-        int64_t index = index_dtype == 0 ? static_cast<const int32_t*>(indices)[j] : static_cast<const int64_t*>(indices)[j];
+        int64_t index = index_dtype == 0 ? static_cast<const int32_t*>(indices)[j]
+                                         : static_cast<const int64_t*>(indices)[j];
         if (index < 0) index += extent;
         T* row = dst + (o * extent + index) * inner;
         const T* u = upd + (o * count + j) * inner;
-        for (int64_t i = 0; i < inner; ++i) row[i] += u[i];
+        for (int64_t i = 0; i < inner; ++i)
+          row[i] += u[i];
       }
     return 0;
   };
@@ -158,8 +165,10 @@ const RuntimeSymbol* runtime_symbols(int* count) {
       {"loom_rt_set_error", reinterpret_cast<void*>(&loom_rt_set_error)},
       {"loom_rt_scatter_add", reinterpret_cast<void*>(&loom_rt_scatter_add)},
       {"loom_rt_conv2d_f32", reinterpret_cast<void*>(&loom_rt_conv2d_f32)},
-      {"loom_rt_conv2d_backprop_input_f32", reinterpret_cast<void*>(&loom_rt_conv2d_backprop_input_f32)},
-      {"loom_rt_conv2d_backprop_filter_f32", reinterpret_cast<void*>(&loom_rt_conv2d_backprop_filter_f32)},
+      {"loom_rt_conv2d_backprop_input_f32",
+       reinterpret_cast<void*>(&loom_rt_conv2d_backprop_input_f32)},
+      {"loom_rt_conv2d_backprop_filter_f32",
+       reinterpret_cast<void*>(&loom_rt_conv2d_backprop_filter_f32)},
       {"loom_rt_max_pool2d_f32", reinterpret_cast<void*>(&loom_rt_max_pool2d_f32)},
       {"loom_rt_max_pool2d_grad_f32", reinterpret_cast<void*>(&loom_rt_max_pool2d_grad_f32)},
       {"loom_rt_avg_pool2d_f32", reinterpret_cast<void*>(&loom_rt_avg_pool2d_f32)},

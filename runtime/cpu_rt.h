@@ -18,17 +18,19 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
 // element stride per batch dim (0 where it broadcasts). dtype: 0 = f32, 1 = f64.
 // flags: bit 0 = a is stored transposed (k x m), bit 1 = b is stored transposed (n x k).
 // c = alpha a b + beta c (beta = 0: c is only written).
-void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m, int64_t n, int64_t k,
-                    int64_t batch_rank, const int64_t* out_batch_dims, const int64_t* a_strides,
-                    const int64_t* b_strides, double alpha, double beta);
+void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,
+                    int64_t n, int64_t k, int64_t batch_rank, const int64_t* out_batch_dims,
+                    const int64_t* a_strides, const int64_t* b_strides, double alpha, double beta);
 
 // Convolution and pooling on f32 NCHW tensors. `params` of convolutions:
 // [N, C, H, W, O, KH, KW, OH, OW, stride_h, stride_w, pad_top, pad_left, dil_h, dil_w, groups];
 // of pooling: [N, C, H, W, OH, OW, KH, KW, stride_h, stride_w, pad_t, pad_l, pad_b, pad_r,
 // count_include_pad]. Semantics as docs/ops.md.
 void loom_rt_conv2d_f32(const float* x, const float* w, float* y, const int64_t* params);
-void loom_rt_conv2d_backprop_input_f32(const float* dy, const float* w, float* dx, const int64_t* params);
-void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* dw, const int64_t* params);
+void loom_rt_conv2d_backprop_input_f32(const float* dy, const float* w, float* dx,
+                                       const int64_t* params);
+void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* dw,
+                                        const int64_t* params);
 void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params);
 void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx, const int64_t* params);
 void loom_rt_avg_pool2d_f32(const float* x, float* y, const int64_t* params);
@@ -38,8 +40,8 @@ void loom_rt_avg_pool2d_grad_f32(const float* dy, float* dx, const int64_t* para
 // updates as [outer, count, inner]); duplicates accumulate in index order. dtype 0 = f32,
 // 1 = f64; index_dtype 0 = i32, 1 = i64. Returns 1 if an index is out of range.
 int32_t loom_rt_scatter_add(int32_t dtype, int32_t index_dtype, const void* x, const void* indices,
-                            const void* updates, void* out, int64_t outer, int64_t extent, int64_t inner,
-                            int64_t count);
+                            const void* updates, void* out, int64_t outer, int64_t extent,
+                            int64_t inner, int64_t count);
 
 // Records the message that loom_rt_last_error() returns (generated code's errors).
 void loom_rt_set_error(const char* message);

@@ -92,7 +92,8 @@ template <typename T> Tensor Tensor::from_vector(Shape shape, const std::vector<
     throw_error(ErrorCode::InvalidArgument, "from_vector: " + std::to_string(values.size()) +
                                                 " values for shape " + shape_str(t.shape()));
   T* p = t.data<T>();
-  for (size_t i = 0; i < values.size(); ++i) p[i] = values[i];
+  for (size_t i = 0; i < values.size(); ++i)
+    p[i] = values[i];
   return t;
 }
 

@@ -26,7 +26,8 @@ uint64_t make_ticket(uint64_t job, int64_t chunks) {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < threads; ++i)
+    workers_.emplace_back([this] { worker_loop(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -35,7 +36,8 @@ ThreadPool::~ThreadPool() {
     stop_ = true;
   }
   wake_.notify_all();
-  for (auto& t : workers_) t.join();
+  for (auto& t : workers_)
+    t.join();
 }
 
 // The body is read after a ticket of the job: it is that job's or a later one's, and a
@@ -79,7 +81,8 @@ void ThreadPool::run(int64_t chunks, const std::function<void(int64_t)>& body) {
   if (chunks <= 0) return;
   // Nested calls (from inside a chunk), single chunks and pools without workers run inline.
   if (workers_.empty() || chunks == 1 || chunks > kMaxChunks || busy_.exchange(true)) {
-    for (int64_t c = 0; c < chunks; ++c) body(c);
+    for (int64_t c = 0; c < chunks; ++c)
+      body(c);
     return;
   }
   body_.store(&body, std::memory_order_release);
@@ -92,8 +95,10 @@ void ThreadPool::run(int64_t chunks, const std::function<void(int64_t)>& body) {
   }
   work_on(job);
   for (int spins = 0; finished_.load(std::memory_order_acquire) != chunks; ++spins) {
-    if (spins < kSpinsBeforeSleep) LOOM_CPU_RELAX();
-    else std::this_thread::yield();
+    if (spins < kSpinsBeforeSleep)
+      LOOM_CPU_RELAX();
+    else
+      std::this_thread::yield();
   }
   busy_.store(false, std::memory_order_release);
 }

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "autodiff/autodiff.h"
+#include "codegen/cpu_backend.h"
 #include "ir/error.h"
 #include "ir/op.h"
 #include "ir/printer.h"
@@ -19,8 +21,6 @@
 #include "runtime/interp/kernels.h"
 #include "tools/cli.h"
 #include "tools/model_loader.h"
-#include "autodiff/autodiff.h"
-#include "codegen/cpu_backend.h"
 #include <algorithm>
 #include <map>
 
@@ -45,21 +45,63 @@ constexpr const char* kUsage =
 // when one of them is supported by frontend/onnx).
 const std::map<std::string, std::vector<std::string>>& onnx_sources() {
   static const std::map<std::string, std::vector<std::string>> table = {
-      {"constant", {"Constant"}}, {"parameter", {"Identity"}}, {"iota", {"Range"}},
-      {"random_uniform", {"RandomUniform"}}, {"random_normal", {"RandomNormal"}},
-      {"neg", {"Neg"}}, {"abs", {"Abs"}}, {"sign", {"Sign"}}, {"exp", {"Exp"}}, {"log", {"Log"}},
-      {"sqrt", {"Sqrt"}}, {"rsqrt", {"Reciprocal"}}, {"tanh", {"Tanh"}}, {"sigmoid", {"Sigmoid"}},
-      {"relu", {"Relu"}}, {"sin", {"Sin"}}, {"cos", {"Cos"}}, {"erf", {"Erf"}}, {"floor", {"Floor"}},
-      {"ceil", {"Ceil"}}, {"logical_not", {"Not"}}, {"cast", {"Cast"}}, {"add", {"Add"}}, {"sub", {"Sub"}},
-      {"mul", {"Mul"}}, {"div", {"Div"}}, {"pow", {"Pow"}}, {"maximum", {"Max"}}, {"minimum", {"Min"}},
-      {"eq", {"Equal"}}, {"ne", {"Equal"}}, {"lt", {"Less"}}, {"le", {"LessOrEqual"}}, {"gt", {"Greater"}},
-      {"ge", {"GreaterOrEqual"}}, {"logical_and", {"And"}}, {"logical_or", {"Or"}}, {"select", {"Where"}},
-      {"reduce_sum", {"ReduceSum"}}, {"reduce_max", {"ReduceMax"}}, {"reduce_min", {"ReduceMin"}},
-      {"reduce_prod", {"ReduceProd"}}, {"argmax", {"ArgMax"}}, {"argmin", {"ArgMin"}},
-      {"matmul", {"MatMul", "Gemm"}}, {"reshape", {"Reshape", "Flatten"}}, {"transpose", {"Transpose"}},
-      {"broadcast_to", {"Expand"}}, {"slice", {"Slice"}}, {"concat", {"Concat"}}, {"pad", {"Pad"}},
-      {"gather", {"Gather"}}, {"scatter_add", {"ScatterElements"}}, {"one_hot", {"OneHot"}},
-      {"conv2d", {"Conv"}}, {"conv2d_backprop_input", {"ConvTranspose"}}, {"max_pool2d", {"MaxPool"}},
+      {"constant", {"Constant"}},
+      {"parameter", {"Identity"}},
+      {"iota", {"Range"}},
+      {"random_uniform", {"RandomUniform"}},
+      {"random_normal", {"RandomNormal"}},
+      {"neg", {"Neg"}},
+      {"abs", {"Abs"}},
+      {"sign", {"Sign"}},
+      {"exp", {"Exp"}},
+      {"log", {"Log"}},
+      {"sqrt", {"Sqrt"}},
+      {"rsqrt", {"Reciprocal"}},
+      {"tanh", {"Tanh"}},
+      {"sigmoid", {"Sigmoid"}},
+      {"relu", {"Relu"}},
+      {"sin", {"Sin"}},
+      {"cos", {"Cos"}},
+      {"erf", {"Erf"}},
+      {"floor", {"Floor"}},
+      {"ceil", {"Ceil"}},
+      {"logical_not", {"Not"}},
+      {"cast", {"Cast"}},
+      {"add", {"Add"}},
+      {"sub", {"Sub"}},
+      {"mul", {"Mul"}},
+      {"div", {"Div"}},
+      {"pow", {"Pow"}},
+      {"maximum", {"Max"}},
+      {"minimum", {"Min"}},
+      {"eq", {"Equal"}},
+      {"ne", {"Equal"}},
+      {"lt", {"Less"}},
+      {"le", {"LessOrEqual"}},
+      {"gt", {"Greater"}},
+      {"ge", {"GreaterOrEqual"}},
+      {"logical_and", {"And"}},
+      {"logical_or", {"Or"}},
+      {"select", {"Where"}},
+      {"reduce_sum", {"ReduceSum"}},
+      {"reduce_max", {"ReduceMax"}},
+      {"reduce_min", {"ReduceMin"}},
+      {"reduce_prod", {"ReduceProd"}},
+      {"argmax", {"ArgMax"}},
+      {"argmin", {"ArgMin"}},
+      {"matmul", {"MatMul", "Gemm"}},
+      {"reshape", {"Reshape", "Flatten"}},
+      {"transpose", {"Transpose"}},
+      {"broadcast_to", {"Expand"}},
+      {"slice", {"Slice"}},
+      {"concat", {"Concat"}},
+      {"pad", {"Pad"}},
+      {"gather", {"Gather"}},
+      {"scatter_add", {"ScatterElements"}},
+      {"one_hot", {"OneHot"}},
+      {"conv2d", {"Conv"}},
+      {"conv2d_backprop_input", {"ConvTranspose"}},
+      {"max_pool2d", {"MaxPool"}},
       {"avg_pool2d", {"AveragePool"}}};
   return table;
 }
@@ -88,8 +130,8 @@ void list_ops() {
                   info.op == loom::Op::Fusion;
     std::printf("%-24s %-8s %-40s %-6s %-4s %-4s %-4s %-4s\n", std::string(info.mnemonic).c_str(),
                 operands.c_str(), loom::trait_list(info.traits).c_str(), yes(interp),
-                yes(loom::autodiff::has_vjp(info.op)), yes(loom::codegen::cpu_supports(info.op)), "no",
-                yes(onnx_imports_to(info.mnemonic)));
+                yes(loom::autodiff::has_vjp(info.op)), yes(loom::codegen::cpu_supports(info.op)),
+                "no", yes(onnx_imports_to(info.mnemonic)));
   }
 }
 

@@ -41,7 +41,8 @@ Options parse_options(int argc, char** argv) {
     if (auto v = args.value("--input")) {
       auto eq = v->find('=');
       if (eq == std::string::npos || eq == 0)
-        loom::throw_error(loom::ErrorCode::InvalidArgument, "--input expects NAME=FILE.npy, got '" + *v + "'");
+        loom::throw_error(loom::ErrorCode::InvalidArgument,
+                          "--input expects NAME=FILE.npy, got '" + *v + "'");
       o.inputs[v->substr(0, eq)] = v->substr(eq + 1);
     } else if (auto v = args.value("--output-dir")) {
       o.output_dir = *v;
@@ -55,21 +56,25 @@ Options parse_options(int argc, char** argv) {
       } catch (const std::exception&) {
         o.bench = -1;
       }
-      if (o.bench < 1) loom::throw_error(loom::ErrorCode::InvalidArgument, "--bench expects a positive count");
+      if (o.bench < 1)
+        loom::throw_error(loom::ErrorCode::InvalidArgument, "--bench expects a positive count");
     } else {
       std::string a = args.next();
-      if (a.starts_with("-")) loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
-      if (!o.model.empty()) loom::throw_error(loom::ErrorCode::InvalidArgument, "more than one model given");
+      if (a.starts_with("-"))
+        loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
+      if (!o.model.empty())
+        loom::throw_error(loom::ErrorCode::InvalidArgument, "more than one model given");
       o.model = a;
     }
   }
-  if (o.model.empty()) loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no model given\n") + kUsage);
+  if (o.model.empty())
+    loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no model given\n") + kUsage);
   return o;
 }
 
-
 double milliseconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 void bench(loom::Executable& exe, const loom::TensorMap& inputs, int n) {
@@ -88,7 +93,8 @@ void bench(loom::Executable& exe, const loom::TensorMap& inputs, int n) {
 int run(int argc, char** argv) {
   Options o = parse_options(argc, argv);
   loom::TensorMap inputs;
-  for (const auto& [name, path] : o.inputs) inputs[name] = loom::read_npy(path);
+  for (const auto& [name, path] : o.inputs)
+    inputs[name] = loom::read_npy(path);
   // ONNX models take symbolic dimensions and shape-like inputs from the given inputs.
   loom::OnnxImportOptions onnx;
   for (const auto& [name, tensor] : inputs) {
@@ -108,9 +114,11 @@ int run(int argc, char** argv) {
 
   if (!o.output_dir.empty()) {
     std::filesystem::create_directories(o.output_dir);
-    for (const auto& [name, tensor] : outputs) loom::write_npy(o.output_dir + "/" + name + ".npy", tensor);
+    for (const auto& [name, tensor] : outputs)
+      loom::write_npy(o.output_dir + "/" + name + ".npy", tensor);
   } else {
-    for (const auto& [name, tensor] : outputs) std::printf("%s = %s\n", name.c_str(), tensor.str().c_str());
+    for (const auto& [name, tensor] : outputs)
+      std::printf("%s = %s\n", name.c_str(), tensor.str().c_str());
   }
   if (o.bench > 0) bench(*exe, inputs, o.bench);
   return 0;

@@ -30,7 +30,8 @@ inline std::pair<std::string, Shape> parse_shape_flag(const std::string& text) {
       if (used != d.size() || v < 0) throw std::invalid_argument(d);
       shape.push_back(v);
     } catch (const std::exception&) {
-      throw_error(ErrorCode::InvalidArgument, "--shape " + text + ": '" + d + "' is not a dimension");
+      throw_error(ErrorCode::InvalidArgument,
+                  "--shape " + text + ": '" + d + "' is not a dimension");
     }
     if (comma == std::string::npos) break;
     pos = comma + 1;
@@ -38,7 +39,8 @@ inline std::pair<std::string, Shape> parse_shape_flag(const std::string& text) {
   return {text.substr(0, eq), shape};
 }
 
-inline std::unique_ptr<ir::Module> load_model(const std::string& path, const OnnxImportOptions& onnx = {}) {
+inline std::unique_ptr<ir::Module> load_model(const std::string& path,
+                                              const OnnxImportOptions& onnx = {}) {
   if (ends_with(path, ".onnx")) return import_onnx_file(path, onnx);
   return ir::read_module_file(path);
 }
@@ -51,7 +53,8 @@ inline const ir::Function& pick_function(const ir::Module& m, const std::string&
   }
   if (auto* f = m.find_function("main")) return *f;
   if (m.functions().size() == 1) return *m.functions()[0];
-  throw_error(ErrorCode::InvalidArgument, "the model has several functions and none is @main: use --function");
+  throw_error(ErrorCode::InvalidArgument,
+              "the model has several functions and none is @main: use --function");
 }
 
 } // namespace loom::cli

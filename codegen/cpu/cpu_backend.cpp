@@ -76,7 +76,8 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   set_function_attributes(m, tm);
   std::string err;
   llvm::raw_string_ostream es(err);
-  if (llvm::verifyModule(m, &es)) throw_error(ErrorCode::Internal, "cpu backend produced invalid LLVM IR: " + es.str());
+  if (llvm::verifyModule(m, &es))
+    throw_error(ErrorCode::Internal, "cpu backend produced invalid LLVM IR: " + es.str());
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -103,13 +104,15 @@ std::unique_ptr<ir::Module> prepare(const ir::Function& fn, const CpuOptions& op
 
 std::vector<IOSpec> specs_of_params(const ir::Function& fn) {
   std::vector<IOSpec> specs;
-  for (const ir::Value* p : fn.params()) specs.push_back({p->name(), p->type()});
+  for (const ir::Value* p : fn.params())
+    specs.push_back({p->name(), p->type()});
   return specs;
 }
 
 std::vector<IOSpec> specs_of_outputs(const ir::Function& fn) {
   std::vector<IOSpec> specs;
-  for (const ir::Output& o : fn.outputs()) specs.push_back({o.name, o.value->type()});
+  for (const ir::Output& o : fn.outputs())
+    specs.push_back({o.name, o.value->type()});
   return specs;
 }
 
@@ -128,25 +131,29 @@ std::map<int, int> donated_outputs(const ir::Function& fn) {
     if (alias == fn.output_aliases().end() || alias->second != param->name()) continue;
     // The value must be written only here: not another output, not the parameter itself.
     int outputs_of_value = 0;
-    for (const ir::Output& other : fn.outputs()) outputs_of_value += other.value == fn.outputs()[o].value;
-    if (outputs_of_value == 1 && fn.outputs()[o].value->def()->op() != Op::Parameter) donated[o] = it->second;
+    for (const ir::Output& other : fn.outputs())
+      outputs_of_value += other.value == fn.outputs()[o].value;
+    if (outputs_of_value == 1 && fn.outputs()[o].value->def()->op() != Op::Parameter)
+      donated[o] = it->second;
   }
   return donated;
 }
 
 class CpuExecutable : public Executable {
 public:
-  CpuExecutable(const ir::Function& fn, std::unique_ptr<llvm::orc::LLJIT> jit, EntryFn entry, int64_t arena_bytes,
-                std::map<int, int> donated)
+  CpuExecutable(const ir::Function& fn, std::unique_ptr<llvm::orc::LLJIT> jit, EntryFn entry,
+                int64_t arena_bytes, std::map<int, int> donated)
       : Executable(specs_of_params(fn), specs_of_outputs(fn)), jit_(std::move(jit)), entry_(entry),
-        arena_(Tensor(DType::I8, {std::max<int64_t>(arena_bytes, 1)})), donated_(std::move(donated)) {}
+        arena_(Tensor(DType::I8, {std::max<int64_t>(arena_bytes, 1)})),
+        donated_(std::move(donated)) {}
 
   std::string target() const override { return "cpu"; }
 
 protected:
   std::vector<Tensor> execute(const std::vector<Tensor>& inputs) override {
     std::vector<void*> in_ptrs;
-    for (const Tensor& t : inputs) in_ptrs.push_back(const_cast<void*>(t.raw_data()));
+    for (const Tensor& t : inputs)
+      in_ptrs.push_back(const_cast<void*>(t.raw_data()));
     std::lock_guard<std::mutex> lock(mu_); // one arena: calls are serialized
     // Output buffers of the previous call are reused when the caller has dropped them:
     // fresh pages cost a page fault each, which dominates memory-bound kernels.
@@ -183,7 +190,8 @@ std::unique_ptr<llvm::orc::LLJIT> make_jit() {
   initialize_llvm();
   auto jtmb = unwrap(llvm::orc::JITTargetMachineBuilder::detectHost(), "detect host");
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  auto jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create(), "create JIT");
+  auto jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create(),
+                    "create JIT");
   // The loom runtime's entry points, then libm and libc from the process.
   llvm::orc::SymbolMap symbols;
   int count = 0;
@@ -192,7 +200,8 @@ std::unique_ptr<llvm::orc::LLJIT> make_jit() {
     symbols[jit->mangleAndIntern(rt[i].name)] = {llvm::orc::ExecutorAddr::fromPtr(rt[i].address),
                                                  llvm::JITSymbolFlags::Exported};
   llvm::orc::JITDylib& lib = jit->getMainJITDylib();
-  if (auto err = lib.define(llvm::orc::absoluteSymbols(std::move(symbols)))) llvm_fail("define runtime symbols", std::move(err));
+  if (auto err = lib.define(llvm::orc::absoluteSymbols(std::move(symbols))))
+    llvm_fail("define runtime symbols", std::move(err));
   lib.addGenerator(unwrap(llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
                               jit->getDataLayout().getGlobalPrefix()),
                           "process symbols"));
@@ -218,7 +227,8 @@ CompiledModule compile_module(const ir::Function& fn, const CpuOptions& options)
   const ir::Function& f = *c.prepared->functions()[0];
   if (options.donate_inputs) c.donated = donated_outputs(f);
   std::vector<Donation> donations;
-  for (const auto& [output, param] : c.donated) donations.push_back({f.params()[param], f.outputs()[output].value});
+  for (const auto& [output, param] : c.donated)
+    donations.push_back({f.params()[param], f.outputs()[output].value});
   c.ctx = std::make_unique<llvm::LLVMContext>();
   c.program = lower_program(f, *c.ctx, options.entry_name, donations);
   c.tm = host_target_machine();
@@ -231,11 +241,13 @@ CompiledModule compile_module(const ir::Function& fn, const CpuOptions& options)
 std::unique_ptr<Executable> compile_cpu(const ir::Function& fn, const CpuOptions& options) {
   CompiledModule c = compile_module(fn, options);
   auto jit = make_jit();
-  if (auto err = jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(c.program.module), std::move(c.ctx))))
+  if (auto err = jit->addIRModule(
+          llvm::orc::ThreadSafeModule(std::move(c.program.module), std::move(c.ctx))))
     llvm_fail("add module", std::move(err));
   auto entry = unwrap(jit->lookup(options.entry_name), "look up entry");
-  return std::make_unique<CpuExecutable>(*c.prepared->functions()[0], std::move(jit), entry.toPtr<EntryFn>(),
-                                         c.program.arena_bytes, std::move(c.donated));
+  return std::make_unique<CpuExecutable>(*c.prepared->functions()[0], std::move(jit),
+                                         entry.toPtr<EntryFn>(), c.program.arena_bytes,
+                                         std::move(c.donated));
 }
 
 std::string emit_cpu_llvm_ir(const ir::Function& fn, const CpuOptions& options) {
@@ -246,7 +258,8 @@ std::string emit_cpu_llvm_ir(const ir::Function& fn, const CpuOptions& options) 
   return os.str();
 }
 
-int64_t emit_cpu_object(const ir::Function& fn, const std::string& path, const CpuOptions& options) {
+int64_t emit_cpu_object(const ir::Function& fn, const std::string& path,
+                        const CpuOptions& options) {
   CompiledModule c = compile_module(fn, options);
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
@@ -272,8 +285,10 @@ bool cpu_supports(Op op) {
   case Op::MaxPool2D:
   case Op::MaxPool2DGrad:
   case Op::AvgPool2D:
-  case Op::AvgPool2DGrad: return true;
-  default: return false;
+  case Op::AvgPool2DGrad:
+    return true;
+  default:
+    return false;
   }
 }
 

@@ -7,7 +7,8 @@ namespace loom::codegen {
 namespace {
 
 bool is_fusion_of_kind(const ir::Node& n, const char* kind) {
-  return n.op() == Op::Fusion && n.attrs().has("kind") && n.attrs().get_string("fusion", "kind") == kind;
+  return n.op() == Op::Fusion && n.attrs().has("kind") &&
+         n.attrs().get_string("fusion", "kind") == kind;
 }
 
 // The value of a scalar constant (possibly broadcast), if v is one.
@@ -22,8 +23,8 @@ std::optional<double> scalar_constant(const ir::Value* v) {
 
 bool plain_matmul(const ir::Node& n) {
   DType dt = n.result()->dtype();
-  return n.op() == Op::MatMul && (dt == DType::F32 || dt == DType::F64) && n.operand(0)->rank() == 2 &&
-         n.operand(1)->rank() == 2;
+  return n.op() == Op::MatMul && (dt == DType::F32 || dt == DType::F64) &&
+         n.operand(0)->rank() == 2 && n.operand(1)->rank() == 2;
 }
 
 // Whether v is read by `reader` only (not an output, not read twice).
@@ -36,7 +37,8 @@ bool read_only_by(const ir::Value* v, const ir::Node* reader) {
 // it reads, optionally times a scalar constant. With `accumulate`, the body may end in
 // P +- that or that - P (the fuser puts updates without an alias into the epilogue),
 // which sets acc.accumulator and acc.beta.
-bool match_sum(const ir::Node& product, GemmAccumulation& acc, double& scale, bool accumulate = false) {
+bool match_sum(const ir::Node& product, GemmAccumulation& acc, double& scale,
+               bool accumulate = false) {
   scale = 1.0;
   if (plain_matmul(product)) {
     acc.terms.push_back({&product, nullptr, product.operand(0), product.operand(1)});
@@ -59,7 +61,8 @@ bool match_sum(const ir::Node& product, GemmAccumulation& acc, double& scale, bo
     for (int side = 0; side < 2 && !accumulator; ++side) {
       const ir::Value* p = op.operand(side);
       const ir::Value* bound = p->def()->op() == Op::Parameter ? outer(p) : nullptr;
-      if (!bound || p->type() != root->type() || p->uses().size() != 1 || op.operand(1 - side)->uses().size() != 1 ||
+      if (!bound || p->type() != root->type() || p->uses().size() != 1 ||
+          op.operand(1 - side)->uses().size() != 1 ||
           (plain_matmul(*bound->def()) && read_only_by(bound, &product)))
         continue;
       accumulator = bound;
@@ -95,9 +98,11 @@ bool match_sum(const ir::Node& product, GemmAccumulation& acc, double& scale, bo
     }
     if (n.op() != Op::Parameter) return false;
     const ir::Value* bound = outer(v);
-    if (!bound || !plain_matmul(*bound->def()) || !read_only_by(bound, &product) || v->uses().size() != 1)
+    if (!bound || !plain_matmul(*bound->def()) || !read_only_by(bound, &product) ||
+        v->uses().size() != 1)
       return false;
-    found.terms.push_back({bound->def(), nullptr, bound->def()->operand(0), bound->def()->operand(1)});
+    found.terms.push_back(
+        {bound->def(), nullptr, bound->def()->operand(0), bound->def()->operand(1)});
     found.fused.push_back(bound->def());
     return true;
   };
@@ -105,10 +110,12 @@ bool match_sum(const ir::Node& product, GemmAccumulation& acc, double& scale, bo
   // Every body node must be part of the sum (no other work hides in the fusion).
   size_t used = 0;
   for (const auto& n : body.nodes())
-    used += n->op() == Op::Parameter || n->op() == Op::Constant || n->op() == Op::BroadcastTo ? 0 : 1;
+    used +=
+        n->op() == Op::Parameter || n->op() == Op::Constant || n->op() == Op::BroadcastTo ? 0 : 1;
   size_t adds = found.terms.size() - 1, muls = root == scaled_root ? 0 : 1;
   size_t inner_matmuls = 0;
-  for (const GemmTerm& t : found.terms) inner_matmuls += t.fusion ? 1 : 0;
+  for (const GemmTerm& t : found.terms)
+    inner_matmuls += t.fusion ? 1 : 0;
   if (used != adds + muls + inner_matmuls + updates) return false;
   scale *= sign;
   acc.accumulator = accumulator;
@@ -142,7 +149,8 @@ std::optional<GemmAccumulation> match_update(const ir::Node& update) {
     rhs = update.operand(1);
   }
   const TensorType& type = update.result()->type();
-  if ((op->op() != Op::Add && op->op() != Op::Sub) || lhs->type() != type || rhs->type() != type || lhs == rhs)
+  if ((op->op() != Op::Add && op->op() != Op::Sub) || lhs->type() != type || rhs->type() != type ||
+      lhs == rhs)
     return std::nullopt;
   for (int side = 0; side < 2; ++side) {
     const ir::Value* product = side == 0 ? rhs : lhs;
@@ -173,14 +181,16 @@ std::optional<GemmAccumulation> match_gemm_accumulation(const ir::Node& node) {
     acc.emplace();
     double scale = 1.0;
     // A single product alone is an ordinary contraction.
-    if (!match_sum(node, *acc, scale, /*accumulate=*/true) || (acc->terms.size() < 2 && !acc->accumulator))
+    if (!match_sum(node, *acc, scale, /*accumulate=*/true) ||
+        (acc->terms.size() < 2 && !acc->accumulator))
       return std::nullopt;
     acc->fused.pop_back(); // the node itself is lowered here, not fused away
     acc->alpha = scale;
   }
   if (!acc) return std::nullopt;
   for (const GemmTerm& t : acc->terms)
-    if (t.a == acc->accumulator || t.b == acc->accumulator) return std::nullopt; // would read what it writes
+    if (t.a == acc->accumulator || t.b == acc->accumulator)
+      return std::nullopt; // would read what it writes
   return acc;
 }
 

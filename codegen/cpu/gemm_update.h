@@ -26,11 +26,11 @@ struct GemmTerm {
 };
 
 struct GemmAccumulation {
-  std::vector<GemmTerm> terms;              // accumulated in this order
-  double alpha = 1.0;                       // factor of every term
-  const ir::Value* accumulator = nullptr;   // P, or null (the sum starts from zero)
-  double beta = 0.0;                        // factor of P
-  std::vector<const ir::Node*> fused;       // outer nodes computed here instead
+  std::vector<GemmTerm> terms;            // accumulated in this order
+  double alpha = 1.0;                     // factor of every term
+  const ir::Value* accumulator = nullptr; // P, or null (the sum starts from zero)
+  double beta = 0.0;                      // factor of P
+  std::vector<const ir::Node*> fused;     // outer nodes computed here instead
 };
 
 // `node` is a node of the outer function; terms read outer values only.

@@ -6,14 +6,22 @@ namespace loom::codegen {
 
 llvm::Type* memory_type(llvm::LLVMContext& ctx, DType dt) {
   switch (dt) {
-  case DType::F32: return llvm::Type::getFloatTy(ctx);
-  case DType::F64: return llvm::Type::getDoubleTy(ctx);
-  case DType::F16: return llvm::Type::getHalfTy(ctx);
-  case DType::BF16: return llvm::Type::getBFloatTy(ctx);
-  case DType::I8: return llvm::Type::getInt8Ty(ctx);
-  case DType::I32: return llvm::Type::getInt32Ty(ctx);
-  case DType::I64: return llvm::Type::getInt64Ty(ctx);
-  case DType::Bool: return llvm::Type::getInt8Ty(ctx);
+  case DType::F32:
+    return llvm::Type::getFloatTy(ctx);
+  case DType::F64:
+    return llvm::Type::getDoubleTy(ctx);
+  case DType::F16:
+    return llvm::Type::getHalfTy(ctx);
+  case DType::BF16:
+    return llvm::Type::getBFloatTy(ctx);
+  case DType::I8:
+    return llvm::Type::getInt8Ty(ctx);
+  case DType::I32:
+    return llvm::Type::getInt32Ty(ctx);
+  case DType::I64:
+    return llvm::Type::getInt64Ty(ctx);
+  case DType::Bool:
+    return llvm::Type::getInt8Ty(ctx);
   }
   throw_error(ErrorCode::Internal, "bad dtype");
 }
@@ -39,7 +47,8 @@ void emit_loop(llvm::IRBuilder<>& b, llvm::Value* begin, llvm::Value* end,
   b.CreateCondBr(b.CreateICmpSLT(iv, end), body_bb, exit);
   b.SetInsertPoint(body_bb);
   body(iv);
-  llvm::Value* next = b.CreateAdd(iv, llvm::ConstantInt::get(iv->getType(), 1), "", /*NUW=*/true, /*NSW=*/true);
+  llvm::Value* next =
+      b.CreateAdd(iv, llvm::ConstantInt::get(iv->getType(), 1), "", /*NUW=*/true, /*NSW=*/true);
   iv->addIncoming(next, b.GetInsertBlock());
   b.CreateBr(header);
   b.SetInsertPoint(exit);

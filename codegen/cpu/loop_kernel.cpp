@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <set>
@@ -20,12 +20,42 @@ namespace loom::codegen {
 // interpreter inside compiled code until it is added here and there.
 bool has_scalar_lowering(Op op) {
   switch (op) {
-  case Op::Neg: case Op::Abs: case Op::Sign: case Op::Exp: case Op::Log: case Op::Sqrt: case Op::Rsqrt:
-  case Op::Tanh: case Op::Sigmoid: case Op::Relu: case Op::Sin: case Op::Cos: case Op::Erf: case Op::Floor:
-  case Op::Ceil: case Op::LogicalNot: case Op::Cast: case Op::Add: case Op::Sub: case Op::Mul: case Op::Div:
-  case Op::Pow: case Op::Maximum: case Op::Minimum: case Op::Eq: case Op::Ne: case Op::Lt: case Op::Le:
-  case Op::Gt: case Op::Ge: case Op::LogicalAnd: case Op::LogicalOr: case Op::Select: return true;
-  default: return false;
+  case Op::Neg:
+  case Op::Abs:
+  case Op::Sign:
+  case Op::Exp:
+  case Op::Log:
+  case Op::Sqrt:
+  case Op::Rsqrt:
+  case Op::Tanh:
+  case Op::Sigmoid:
+  case Op::Relu:
+  case Op::Sin:
+  case Op::Cos:
+  case Op::Erf:
+  case Op::Floor:
+  case Op::Ceil:
+  case Op::LogicalNot:
+  case Op::Cast:
+  case Op::Add:
+  case Op::Sub:
+  case Op::Mul:
+  case Op::Div:
+  case Op::Pow:
+  case Op::Maximum:
+  case Op::Minimum:
+  case Op::Eq:
+  case Op::Ne:
+  case Op::Lt:
+  case Op::Le:
+  case Op::Gt:
+  case Op::Ge:
+  case Op::LogicalAnd:
+  case Op::LogicalOr:
+  case Op::Select:
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -49,8 +79,10 @@ bool loop_kernel_computes(Op op) {
   case Op::ArgMax:
   case Op::ArgMin:
   case Op::OneHot:
-  case Op::Gather: return true;
-  default: return false;
+  case Op::Gather:
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -63,7 +95,8 @@ bool lowerable_node(const ir::Node& n) {
     if (!lowerable_dtype(v->dtype())) return false;
   Op op = n.op();
   bool integer = n.num_operands() > 0 && !is_float(n.operand(0)->dtype());
-  if ((op == Op::Div || op == Op::Pow) && integer) return false; // run-time errors live in the interpreter
+  if ((op == Op::Div || op == Op::Pow) && integer)
+    return false; // run-time errors live in the interpreter
   return loop_kernel_computes(op);
 }
 
@@ -72,7 +105,8 @@ class BodyEmitter {
 public:
   BodyEmitter(llvm::IRBuilder<>& b, llvm::IRBuilder<>& entry, const ir::Function& body,
               std::vector<llvm::Value*> param_ptrs)
-      : b_(b), entry_(entry), ctx_(b.getContext()), body_(body), param_ptrs_(std::move(param_ptrs)) {
+      : b_(b), entry_(entry), ctx_(b.getContext()), body_(body),
+        param_ptrs_(std::move(param_ptrs)) {
     scopes_.emplace_back();
   }
 
@@ -95,7 +129,9 @@ public:
   llvm::Value* to_register(llvm::Value* v, DType dt) {
     return dt == DType::Bool ? b_.CreateICmpNE(v, b_.getInt8(0)) : v;
   }
-  llvm::Value* to_memory(llvm::Value* v, DType dt) { return dt == DType::Bool ? b_.CreateZExt(v, b_.getInt8Ty()) : v; }
+  llvm::Value* to_memory(llvm::Value* v, DType dt) {
+    return dt == DType::Bool ? b_.CreateZExt(v, b_.getInt8Ty()) : v;
+  }
 
 private:
   struct Key {
@@ -133,7 +169,8 @@ private:
   Index broadcast_index(const Shape& operand, const Index& idx) {
     size_t offset = idx.size() - operand.size();
     Index out(operand.size());
-    for (size_t d = 0; d < operand.size(); ++d) out[d] = operand[d] == 1 ? i64(0) : idx[offset + d];
+    for (size_t d = 0; d < operand.size(); ++d)
+      out[d] = operand[d] == 1 ? i64(0) : idx[offset + d];
     return out;
   }
 
@@ -146,9 +183,10 @@ private:
       g = it->second;
     } else {
       auto* data = llvm::ConstantDataArray::getRaw(
-          llvm::StringRef(reinterpret_cast<const char*>(lit.data()), lit.nbytes()), lit.type().numel(),
-          memory_type(ctx_, dt));
-      g = new llvm::GlobalVariable(*m, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, "literal");
+          llvm::StringRef(reinterpret_cast<const char*>(lit.data()), lit.nbytes()),
+          lit.type().numel(), memory_type(ctx_, dt));
+      g = new llvm::GlobalVariable(*m, data->getType(), true, llvm::GlobalValue::PrivateLinkage,
+                                   data, "literal");
       g->setAlignment(llvm::Align(64));
       globals_[lit.identity()] = g;
     }
@@ -170,48 +208,63 @@ private:
     switch (n.op()) {
     case Op::Parameter: {
       size_t slot = param_slot(v);
-      return to_register(b_.CreateLoad(memory_type(ctx_, dt), element_ptr(param_ptrs_[slot], dt, shape, idx)), dt);
+      return to_register(
+          b_.CreateLoad(memory_type(ctx_, dt), element_ptr(param_ptrs_[slot], dt, shape, idx)), dt);
     }
-    case Op::Constant: return constant_value(n.attrs().get_literal("constant", "value"), dt, idx);
+    case Op::Constant:
+      return constant_value(n.attrs().get_literal("constant", "value"), dt, idx);
     case Op::Iota: {
       llvm::Value* i = idx[n.attrs().get_int("iota", "axis")];
       return is_float(dt) ? b_.CreateSIToFP(i, register_type(ctx_, dt))
                           : b_.CreateSExtOrTrunc(i, register_type(ctx_, dt));
     }
-    case Op::BroadcastTo: return emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
-    case Op::Reshape: return emit(n.operand(0), delinearize(linearize(shape, idx), n.operand(0)->shape()));
+    case Op::BroadcastTo:
+      return emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
+    case Op::Reshape:
+      return emit(n.operand(0), delinearize(linearize(shape, idx), n.operand(0)->shape()));
     case Op::Transpose: {
       const auto& perm = n.attrs().get_ints("transpose", "perm");
       Index in(idx.size());
-      for (size_t i = 0; i < perm.size(); ++i) in[perm[i]] = idx[i];
+      for (size_t i = 0; i < perm.size(); ++i)
+        in[perm[i]] = idx[i];
       return emit(n.operand(0), in);
     }
     case Op::Slice: {
       const auto& start = n.attrs().get_ints("slice", "start");
       const auto& step = n.attrs().get_ints("slice", "step");
       Index in(idx.size());
-      for (size_t d = 0; d < idx.size(); ++d) in[d] = b_.CreateAdd(i64(start[d]), b_.CreateMul(idx[d], i64(step[d])));
+      for (size_t d = 0; d < idx.size(); ++d)
+        in[d] = b_.CreateAdd(i64(start[d]), b_.CreateMul(idx[d], i64(step[d])));
       return emit(n.operand(0), in);
     }
-    case Op::Pad: return pad(n, idx);
+    case Op::Pad:
+      return pad(n, idx);
     case Op::RandomUniform:
-    case Op::RandomNormal: return random(n, idx);
+    case Op::RandomNormal:
+      return random(n, idx);
     case Op::ArgMax:
-    case Op::ArgMin: return arg_reduce(n, idx);
-    case Op::OneHot: return one_hot(n, idx);
-    case Op::Gather: return gather(n, idx);
-    case Op::Concat: return concat(n, idx);
+    case Op::ArgMin:
+      return arg_reduce(n, idx);
+    case Op::OneHot:
+      return one_hot(n, idx);
+    case Op::Gather:
+      return gather(n, idx);
+    case Op::Concat:
+      return concat(n, idx);
     case Op::Select: {
       llvm::Value* c = emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
       llvm::Value* a = emit(n.operand(1), broadcast_index(n.operand(1)->shape(), idx));
       llvm::Value* e = emit(n.operand(2), broadcast_index(n.operand(2)->shape(), idx));
       return b_.CreateSelect(c, a, e);
     }
-    case Op::Cast: return cast(emit(n.operand(0), idx), n.operand(0)->dtype(), dt);
-    default: break;
+    case Op::Cast:
+      return cast(emit(n.operand(0), idx), n.operand(0)->dtype(), dt);
+    default:
+      break;
     }
     if (is_reduce(n.op())) return reduce(n, idx);
-    if (has_trait(n.op(), kUnary)) return unary(n.op(), emit(n.operand(0), idx), n.operand(0)->dtype());
+    if (has_trait(n.op(), kUnary))
+      return unary(n.op(), emit(n.operand(0), idx), n.operand(0)->dtype());
     if (has_trait(n.op(), kBinary)) {
       llvm::Value* a = emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
       llvm::Value* c = emit(n.operand(1), broadcast_index(n.operand(1)->shape(), idx));
@@ -225,8 +278,9 @@ private:
   std::array<llvm::Value*, 4> philox(llvm::Value* seed, llvm::Value* index) {
     llvm::Type* i32 = b_.getInt32Ty();
     llvm::Type* i64t = b_.getInt64Ty();
-    std::array<llvm::Value*, 4> c = {b_.CreateTrunc(index, i32), b_.CreateTrunc(b_.CreateLShr(index, 32), i32),
-                                     b_.getInt32(0), b_.getInt32(0)};
+    std::array<llvm::Value*, 4> c = {b_.CreateTrunc(index, i32),
+                                     b_.CreateTrunc(b_.CreateLShr(index, 32), i32), b_.getInt32(0),
+                                     b_.getInt32(0)};
     llvm::Value* k0 = b_.CreateTrunc(seed, i32);
     llvm::Value* k1 = b_.CreateTrunc(b_.CreateLShr(seed, 32), i32);
     for (int round = 0; round < 10; ++round) {
@@ -260,11 +314,14 @@ private:
       return b_.CreateFMul(b_.CreateUIToFP(bits, f64), llvm::ConstantFP::get(f64, 0x1p-53));
     }
     // Box-Muller in f64 with u1 in (0, 1].
-    llvm::Value* u1 = b_.CreateFSub(llvm::ConstantFP::get(f64, 1.0), b_.CreateFPExt(unit_float(r[0]), f64));
+    llvm::Value* u1 =
+        b_.CreateFSub(llvm::ConstantFP::get(f64, 1.0), b_.CreateFPExt(unit_float(r[0]), f64));
     llvm::Value* u2 = b_.CreateFPExt(unit_float(r[1]), f64);
-    llvm::Value* radius = emit_libm_call(b_, "sqrtf", "sqrt",
-                                         {b_.CreateFMul(llvm::ConstantFP::get(f64, -2.0), emit_libm_call(b_, "logf", "log", {u1}))});
-    llvm::Value* angle = emit_libm_call(b_, "cosf", "cos", {b_.CreateFMul(llvm::ConstantFP::get(f64, 2.0 * M_PI), u2)});
+    llvm::Value* radius = emit_libm_call(
+        b_, "sqrtf", "sqrt",
+        {b_.CreateFMul(llvm::ConstantFP::get(f64, -2.0), emit_libm_call(b_, "logf", "log", {u1}))});
+    llvm::Value* angle = emit_libm_call(
+        b_, "cosf", "cos", {b_.CreateFMul(llvm::ConstantFP::get(f64, 2.0 * M_PI), u2)});
     llvm::Value* z = b_.CreateFMul(radius, angle);
     return dt == DType::F64 ? z : b_.CreateFPTrunc(z, register_type(ctx_, dt));
   }
@@ -287,33 +344,38 @@ private:
       if (static_cast<int64_t>(d) != axis) in[d] = out_idx[keepdims ? d : kept++];
     bool is_max = n.op() == Op::ArgMax;
     bool fl = is_float(dt);
-    emit_loop(b_, i64(0), i64(x->shape()[axis]), [&](llvm::Value* k) {
-      in[axis] = k;
-      scopes_.emplace_back();
-      llvm::Value* v = emit(x, in);
-      llvm::Value* cur = b_.CreateLoad(t, best);
-      llvm::Value* first = b_.CreateICmpSLT(b_.CreateLoad(b_.getInt64Ty(), best_at), i64(0));
-      llvm::Value* better;
-      if (fl) {
-        llvm::Value* cur_nan = b_.CreateFCmpUNO(cur, cur);
-        llvm::Value* v_nan = b_.CreateFCmpUNO(v, v);
-        llvm::Value* cmp = is_max ? b_.CreateFCmpOGT(v, cur) : b_.CreateFCmpOLT(v, cur);
-        better = b_.CreateAnd(b_.CreateNot(cur_nan), b_.CreateOr(v_nan, cmp));
-      } else {
-        better = is_max ? b_.CreateICmpSGT(v, cur) : b_.CreateICmpSLT(v, cur);
-      }
-      llvm::Value* take = b_.CreateOr(first, better);
-      b_.CreateStore(b_.CreateSelect(take, v, cur), best);
-      b_.CreateStore(b_.CreateSelect(take, k, b_.CreateLoad(b_.getInt64Ty(), best_at)), best_at);
-      scopes_.pop_back();
-    }, "arg");
+    emit_loop(
+        b_, i64(0), i64(x->shape()[axis]),
+        [&](llvm::Value* k) {
+          in[axis] = k;
+          scopes_.emplace_back();
+          llvm::Value* v = emit(x, in);
+          llvm::Value* cur = b_.CreateLoad(t, best);
+          llvm::Value* first = b_.CreateICmpSLT(b_.CreateLoad(b_.getInt64Ty(), best_at), i64(0));
+          llvm::Value* better;
+          if (fl) {
+            llvm::Value* cur_nan = b_.CreateFCmpUNO(cur, cur);
+            llvm::Value* v_nan = b_.CreateFCmpUNO(v, v);
+            llvm::Value* cmp = is_max ? b_.CreateFCmpOGT(v, cur) : b_.CreateFCmpOLT(v, cur);
+            better = b_.CreateAnd(b_.CreateNot(cur_nan), b_.CreateOr(v_nan, cmp));
+          } else {
+            better = is_max ? b_.CreateICmpSGT(v, cur) : b_.CreateICmpSLT(v, cur);
+          }
+          llvm::Value* take = b_.CreateOr(first, better);
+          b_.CreateStore(b_.CreateSelect(take, v, cur), best);
+          b_.CreateStore(b_.CreateSelect(take, k, b_.CreateLoad(b_.getInt64Ty(), best_at)),
+                         best_at);
+          scopes_.pop_back();
+        },
+        "arg");
     return b_.CreateLoad(b_.getInt64Ty(), best_at);
   }
 
   // Wraps a negative index once (idx + extent); leaves others unchanged.
   llvm::Value* wrap_index(llvm::Value* index, int64_t extent) {
     index = b_.CreateSExtOrTrunc(index, b_.getInt64Ty());
-    return b_.CreateSelect(b_.CreateICmpSLT(index, i64(0)), b_.CreateAdd(index, i64(extent)), index);
+    return b_.CreateSelect(b_.CreateICmpSLT(index, i64(0)), b_.CreateAdd(index, i64(extent)),
+                           index);
   }
 
   llvm::Value* one_hot(const ir::Node& n, const Index& idx) {
@@ -347,8 +409,9 @@ private:
     llvm::Module* m = b_.GetInsertBlock()->getModule();
     llvm::GlobalVariable* flag = m->getGlobalVariable("loom.error_flag", true);
     if (!flag)
-      flag = new llvm::GlobalVariable(*m, b_.getInt32Ty(), false, llvm::GlobalValue::InternalLinkage,
-                                      b_.getInt32(0), "loom.error_flag");
+      flag =
+          new llvm::GlobalVariable(*m, b_.getInt32Ty(), false, llvm::GlobalValue::InternalLinkage,
+                                   b_.getInt32(0), "loom.error_flag");
     llvm::Function* fn = b_.GetInsertBlock()->getParent();
     auto* raise = llvm::BasicBlock::Create(ctx_, "raise", fn);
     auto* cont = llvm::BasicBlock::Create(ctx_, "cont", fn);
@@ -382,7 +445,8 @@ public:
     }
     scopes_.emplace_back();
     llvm::Type* t = register_type(ctx_, n.result()->dtype());
-    b_.CreateStore(combine(n.op(), b_.CreateLoad(t, acc), emit(n.operand(0), in), n.result()->dtype()), acc);
+    b_.CreateStore(
+        combine(n.op(), b_.CreateLoad(t, acc), emit(n.operand(0), in), n.result()->dtype()), acc);
     scopes_.pop_back();
   }
   // Makes emit(v, idx) return `value` until the scope ends (also for v's size-1 dims
@@ -422,8 +486,9 @@ private:
     llvm::Value* pad_value = scalar_constant(dt, value, convert_scalar<int64_t>(value));
     for (size_t d = 0; d < idx.size(); ++d) {
       if (idx[d] == segment_j_) {
-        if (segment_hi_ <= lo[d] || segment_lo_ >= lo[d] + in_shape[d]) return pad_value; // all padding
-        if (segment_lo_ >= lo[d] && segment_hi_ <= lo[d] + in_shape[d]) {                 // all inside
+        if (segment_hi_ <= lo[d] || segment_lo_ >= lo[d] + in_shape[d])
+          return pad_value;                                               // all padding
+        if (segment_lo_ >= lo[d] && segment_hi_ <= lo[d] + in_shape[d]) { // all inside
           in[d] = b_.CreateSub(idx[d], i64(lo[d]));
           continue;
         }
@@ -449,7 +514,8 @@ private:
     for (const ir::Value* operand : n.operands()) {
       int64_t len = operand->shape()[axis];
       if (len == 0) continue;
-      if (idx[axis] == segment_j_ && segment_lo_ >= offset && segment_hi_ <= offset + len) { // one operand
+      if (idx[axis] == segment_j_ && segment_lo_ >= offset &&
+          segment_hi_ <= offset + len) { // one operand
         Index in = idx;
         in[axis] = b_.CreateSub(idx[axis], i64(offset));
         return emit(operand, in);
@@ -491,23 +557,33 @@ private:
       return;
     }
     int64_t axis = axes[level];
-    emit_loop(b_, i64(0), i64(n.operand(0)->shape()[axis]), [&](llvm::Value* iv) {
-      in[axis] = iv;
-      reduce_loops(n, in, axes, level + 1, acc, t);
-    }, "r");
+    emit_loop(
+        b_, i64(0), i64(n.operand(0)->shape()[axis]),
+        [&](llvm::Value* iv) {
+          in[axis] = iv;
+          reduce_loops(n, in, axes, level + 1, acc, t);
+        },
+        "r");
   }
 
   llvm::Value* reduce_identity(Op op, DType dt) {
     llvm::Type* t = register_type(ctx_, dt);
     bool fl = is_float(dt);
     switch (op) {
-    case Op::ReduceSum: return fl ? llvm::ConstantFP::get(t, 0.0) : llvm::ConstantInt::get(t, 0);
-    case Op::ReduceProd: return fl ? llvm::ConstantFP::get(t, 1.0) : llvm::ConstantInt::get(t, 1);
+    case Op::ReduceSum:
+      return fl ? llvm::ConstantFP::get(t, 0.0) : llvm::ConstantInt::get(t, 0);
+    case Op::ReduceProd:
+      return fl ? llvm::ConstantFP::get(t, 1.0) : llvm::ConstantInt::get(t, 1);
     case Op::ReduceMax:
-      return fl ? llvm::ConstantFP::getInfinity(t, true) : llvm::ConstantInt::get(t, llvm::APInt::getSignedMinValue(t->getIntegerBitWidth()));
+      return fl ? llvm::ConstantFP::getInfinity(t, true)
+                : llvm::ConstantInt::get(t,
+                                         llvm::APInt::getSignedMinValue(t->getIntegerBitWidth()));
     case Op::ReduceMin:
-      return fl ? llvm::ConstantFP::getInfinity(t, false) : llvm::ConstantInt::get(t, llvm::APInt::getSignedMaxValue(t->getIntegerBitWidth()));
-    default: throw_error(ErrorCode::Internal, "not a reduction");
+      return fl ? llvm::ConstantFP::getInfinity(t, false)
+                : llvm::ConstantInt::get(t,
+                                         llvm::APInt::getSignedMaxValue(t->getIntegerBitWidth()));
+    default:
+      throw_error(ErrorCode::Internal, "not a reduction");
     }
   }
 
@@ -530,9 +606,14 @@ private:
       r->setFastMathFlags(reassoc);
       return r;
     }
-    case Op::ReduceMax: return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, x) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
-    case Op::ReduceMin: return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, acc, x) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, x);
-    default: throw_error(ErrorCode::Internal, "not a reduction");
+    case Op::ReduceMax:
+      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, acc, x)
+                : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, acc, x);
+    case Op::ReduceMin:
+      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, acc, x)
+                : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, acc, x);
+    default:
+      throw_error(ErrorCode::Internal, "not a reduction");
     }
   }
 
@@ -542,59 +623,96 @@ private:
     llvm::Type* t = x->getType();
     bool fl = is_float(dt);
     switch (op) {
-    case Op::Neg: return fl ? b_.CreateFNeg(x) : b_.CreateSub(llvm::ConstantInt::get(t, 0), x);
+    case Op::Neg:
+      return fl ? b_.CreateFNeg(x) : b_.CreateSub(llvm::ConstantInt::get(t, 0), x);
     case Op::Abs:
-      return fl ? b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
+      return fl ? b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x)
+                : b_.CreateBinaryIntrinsic(llvm::Intrinsic::abs, x, b_.getFalse());
     case Op::Sign: {
       if (!fl) {
         llvm::Value* pos = b_.CreateZExt(b_.CreateICmpSGT(x, llvm::ConstantInt::get(t, 0)), t);
         llvm::Value* neg = b_.CreateZExt(b_.CreateICmpSLT(x, llvm::ConstantInt::get(t, 0)), t);
         return b_.CreateSub(pos, neg);
       }
-      llvm::Value* r = b_.CreateSelect(b_.CreateFCmpOGT(x, fconst(t, 0)), fconst(t, 1), fconst(t, 0));
+      llvm::Value* r =
+          b_.CreateSelect(b_.CreateFCmpOGT(x, fconst(t, 0)), fconst(t, 1), fconst(t, 0));
       r = b_.CreateSelect(b_.CreateFCmpOLT(x, fconst(t, 0)), fconst(t, -1), r);
       return b_.CreateSelect(b_.CreateFCmpUNO(x, x), x, r);
     }
-    case Op::Exp: return emit_exp(b_, x);
-    case Op::Log: return emit_log(b_, x);
-    case Op::Sqrt: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x);
-    case Op::Rsqrt: return b_.CreateFDiv(fconst(t, 1), b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x));
-    case Op::Tanh: return emit_tanh(b_, x);
-    case Op::Sigmoid: return emit_sigmoid(b_, x);
+    case Op::Exp:
+      return emit_exp(b_, x);
+    case Op::Log:
+      return emit_log(b_, x);
+    case Op::Sqrt:
+      return b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x);
+    case Op::Rsqrt:
+      return b_.CreateFDiv(fconst(t, 1), b_.CreateUnaryIntrinsic(llvm::Intrinsic::sqrt, x));
+    case Op::Tanh:
+      return emit_tanh(b_, x);
+    case Op::Sigmoid:
+      return emit_sigmoid(b_, x);
     case Op::Relu:
-      if (!fl) return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(t, 0));
+      if (!fl)
+        return b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, x, llvm::ConstantInt::get(t, 0));
       return b_.CreateSelect(b_.CreateFCmpOLT(x, fconst(t, 0)), fconst(t, 0), x); // NaN stays NaN
-    case Op::Sin: return emit_libm_call(b_, "sinf", "sin", {x});
-    case Op::Cos: return emit_libm_call(b_, "cosf", "cos", {x});
-    case Op::Erf: return emit_erf(b_, x);
-    case Op::Floor: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, x);
-    case Op::Ceil: return b_.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, x);
-    case Op::LogicalNot: return b_.CreateNot(x);
-    default: throw_error(ErrorCode::Internal, "cpu codegen: unary " + std::string(op_name(op)));
+    case Op::Sin:
+      return emit_libm_call(b_, "sinf", "sin", {x});
+    case Op::Cos:
+      return emit_libm_call(b_, "cosf", "cos", {x});
+    case Op::Erf:
+      return emit_erf(b_, x);
+    case Op::Floor:
+      return b_.CreateUnaryIntrinsic(llvm::Intrinsic::floor, x);
+    case Op::Ceil:
+      return b_.CreateUnaryIntrinsic(llvm::Intrinsic::ceil, x);
+    case Op::LogicalNot:
+      return b_.CreateNot(x);
+    default:
+      throw_error(ErrorCode::Internal, "cpu codegen: unary " + std::string(op_name(op)));
     }
   }
 
   llvm::Value* binary(Op op, llvm::Value* a, llvm::Value* c, DType dt) {
     bool fl = is_float(dt);
     switch (op) {
-    case Op::Add: return fl ? b_.CreateFAdd(a, c) : b_.CreateAdd(a, c);
-    case Op::Sub: return fl ? b_.CreateFSub(a, c) : b_.CreateSub(a, c);
-    case Op::Mul: return fl ? b_.CreateFMul(a, c) : b_.CreateMul(a, c);
-    case Op::Div: return b_.CreateFDiv(a, c);
-    case Op::Pow: return emit_libm_call(b_, "powf", "pow", {a, c});
+    case Op::Add:
+      return fl ? b_.CreateFAdd(a, c) : b_.CreateAdd(a, c);
+    case Op::Sub:
+      return fl ? b_.CreateFSub(a, c) : b_.CreateSub(a, c);
+    case Op::Mul:
+      return fl ? b_.CreateFMul(a, c) : b_.CreateMul(a, c);
+    case Op::Div:
+      return b_.CreateFDiv(a, c);
+    case Op::Pow:
+      return emit_libm_call(b_, "powf", "pow", {a, c});
     case Op::Maximum:
-      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, a, c) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
+      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::maximum, a, c)
+                : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smax, a, c);
     case Op::Minimum:
-      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, a, c) : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
-    case Op::Eq: return fl ? b_.CreateFCmpOEQ(a, c) : b_.CreateICmpEQ(a, c);
-    case Op::Ne: return fl ? b_.CreateFCmpUNE(a, c) : b_.CreateICmpNE(a, c);
-    case Op::Lt: return fl ? b_.CreateFCmpOLT(a, c) : (dt == DType::Bool ? b_.CreateICmpULT(a, c) : b_.CreateICmpSLT(a, c));
-    case Op::Le: return fl ? b_.CreateFCmpOLE(a, c) : (dt == DType::Bool ? b_.CreateICmpULE(a, c) : b_.CreateICmpSLE(a, c));
-    case Op::Gt: return fl ? b_.CreateFCmpOGT(a, c) : (dt == DType::Bool ? b_.CreateICmpUGT(a, c) : b_.CreateICmpSGT(a, c));
-    case Op::Ge: return fl ? b_.CreateFCmpOGE(a, c) : (dt == DType::Bool ? b_.CreateICmpUGE(a, c) : b_.CreateICmpSGE(a, c));
-    case Op::LogicalAnd: return b_.CreateAnd(a, c);
-    case Op::LogicalOr: return b_.CreateOr(a, c);
-    default: throw_error(ErrorCode::Internal, "cpu codegen: binary " + std::string(op_name(op)));
+      return fl ? b_.CreateBinaryIntrinsic(llvm::Intrinsic::minimum, a, c)
+                : b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, a, c);
+    case Op::Eq:
+      return fl ? b_.CreateFCmpOEQ(a, c) : b_.CreateICmpEQ(a, c);
+    case Op::Ne:
+      return fl ? b_.CreateFCmpUNE(a, c) : b_.CreateICmpNE(a, c);
+    case Op::Lt:
+      return fl ? b_.CreateFCmpOLT(a, c)
+                : (dt == DType::Bool ? b_.CreateICmpULT(a, c) : b_.CreateICmpSLT(a, c));
+    case Op::Le:
+      return fl ? b_.CreateFCmpOLE(a, c)
+                : (dt == DType::Bool ? b_.CreateICmpULE(a, c) : b_.CreateICmpSLE(a, c));
+    case Op::Gt:
+      return fl ? b_.CreateFCmpOGT(a, c)
+                : (dt == DType::Bool ? b_.CreateICmpUGT(a, c) : b_.CreateICmpSGT(a, c));
+    case Op::Ge:
+      return fl ? b_.CreateFCmpOGE(a, c)
+                : (dt == DType::Bool ? b_.CreateICmpUGE(a, c) : b_.CreateICmpSGE(a, c));
+    case Op::LogicalAnd:
+      return b_.CreateAnd(a, c);
+    case Op::LogicalOr:
+      return b_.CreateOr(a, c);
+    default:
+      throw_error(ErrorCode::Internal, "cpu codegen: binary " + std::string(op_name(op)));
     }
   }
 
@@ -603,10 +721,12 @@ private:
     if (from == to) return x;
     llvm::Type* t = register_type(ctx_, to);
     if (to == DType::Bool)
-      return is_float(from) ? b_.CreateFCmpUNE(x, fconst(x->getType(), 0)) : b_.CreateICmpNE(x, llvm::ConstantInt::get(x->getType(), 0));
+      return is_float(from) ? b_.CreateFCmpUNE(x, fconst(x->getType(), 0))
+                            : b_.CreateICmpNE(x, llvm::ConstantInt::get(x->getType(), 0));
     if (from == DType::Bool) return is_float(to) ? b_.CreateUIToFP(x, t) : b_.CreateZExt(x, t);
     if (is_float(from) && is_float(to)) return b_.CreateFPCast(x, t);
-    if (is_float(from)) return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {t, x->getType()}, {x});
+    if (is_float(from))
+      return b_.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {t, x->getType()}, {x});
     if (is_float(to)) return b_.CreateSIToFP(x, t);
     return b_.CreateSExtOrTrunc(x, t);
   }
@@ -626,10 +746,10 @@ private:
 // The row space: all output dims but the last, with the last dim split into tiles when
 // there are too few rows to share among threads.
 struct RowSpace {
-  Shape outer;        // dims iterated by rows
-  int64_t last = 1;   // extent of the last dim
-  int64_t tile = 1;   // elements of the last dim per row
-  int64_t tiles = 1;  // tiles per last dim
+  Shape outer;       // dims iterated by rows
+  int64_t last = 1;  // extent of the last dim
+  int64_t tile = 1;  // elements of the last dim per row
+  int64_t tiles = 1; // tiles per last dim
   int64_t rows = 1;
 };
 
@@ -654,9 +774,11 @@ constexpr int64_t kSmallKernelElements = 8192;
 // Elements of the largest parameter or intermediate of a body: the kernel's work.
 int64_t largest_value(const ir::Function& body) {
   int64_t largest = 0;
-  for (const ir::Value* p : body.params()) largest = std::max(largest, p->type().numel());
+  for (const ir::Value* p : body.params())
+    largest = std::max(largest, p->type().numel());
   for (const auto& n : body.nodes())
-    for (int r = 0; r < n->num_results(); ++r) largest = std::max(largest, n->result(r)->type().numel());
+    for (int r = 0; r < n->num_results(); ++r)
+      largest = std::max(largest, n->result(r)->type().numel());
   return largest;
 }
 
@@ -690,7 +812,8 @@ std::vector<int64_t> last_axis_segments(const ir::Function& body, const Shape& o
       cuts.insert({lo, lo + n->operand(0)->shape()[last]});
     } else if (n->op() == Op::Concat && n->attrs().get_int("concat", "axis") == last) {
       int64_t offset = 0;
-      for (const ir::Value* operand : n->operands()) cuts.insert(offset += operand->shape()[last]);
+      for (const ir::Value* operand : n->operands())
+        cuts.insert(offset += operand->shape()[last]);
     }
   }
   std::vector<int64_t> segments;
@@ -705,53 +828,71 @@ constexpr int64_t kColumnTile = 256; // accumulators per column reduction (on th
 // each reduction accumulates into a stack array with the reduced loops outermost, then
 // the outputs are computed with the reductions' values seeded from the arrays.
 void emit_column_tiles(llvm::IRBuilder<>& b, llvm::IRBuilder<>& entry, BodyEmitter& em,
-                       const std::vector<const ir::Node*>& columns, const Index& outer, llvm::Value* lo,
-                       llvm::Value* hi, const std::function<void(llvm::Value*)>& store_outputs) {
+                       const std::vector<const ir::Node*>& columns, const Index& outer,
+                       llvm::Value* lo, llvm::Value* hi,
+                       const std::function<void(llvm::Value*)>& store_outputs) {
   llvm::LLVMContext& ctx = b.getContext();
   std::vector<llvm::Value*> accs;
   for (const ir::Node* r : columns)
-    accs.push_back(entry.CreateAlloca(llvm::ArrayType::get(register_type(ctx, r->result()->dtype()), kColumnTile)));
-  llvm::Value* tiles = b.CreateUDiv(b.CreateAdd(b.CreateSub(hi, lo), b.getInt64(kColumnTile - 1)), b.getInt64(kColumnTile));
-  emit_loop(b, b.getInt64(0), tiles, [&](llvm::Value* tile) {
-    llvm::Value* t_lo = b.CreateAdd(lo, b.CreateMul(tile, b.getInt64(kColumnTile)));
-    llvm::Value* t_hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(t_lo, b.getInt64(kColumnTile)), hi);
-    auto slot = [&](size_t c, llvm::Value* j) {
-      llvm::Type* t = register_type(ctx, columns[c]->result()->dtype());
-      return b.CreateInBoundsGEP(t, accs[c], b.CreateSub(j, t_lo));
-    };
-    for (size_t c = 0; c < columns.size(); ++c) {
-      const ir::Node& r = *columns[c];
-      emit_loop(b, t_lo, t_hi, [&](llvm::Value* j) { b.CreateStore(em.identity_of(r), slot(c, j)); }, "init");
-      const auto& axes = r.attrs().get_ints(std::string(r.name()), "axes");
-      Index reduced(axes.size());
-      std::function<void(size_t)> loops = [&](size_t level) {
-        if (level == axes.size()) {
-          emit_loop(b, t_lo, t_hi, [&](llvm::Value* j) {
-            Index idx = outer;
-            idx.push_back(j);
-            em.accumulate(r, idx, reduced, slot(c, j));
-          }, "col");
-          return;
+    accs.push_back(entry.CreateAlloca(
+        llvm::ArrayType::get(register_type(ctx, r->result()->dtype()), kColumnTile)));
+  llvm::Value* tiles = b.CreateUDiv(b.CreateAdd(b.CreateSub(hi, lo), b.getInt64(kColumnTile - 1)),
+                                    b.getInt64(kColumnTile));
+  emit_loop(
+      b, b.getInt64(0), tiles,
+      [&](llvm::Value* tile) {
+        llvm::Value* t_lo = b.CreateAdd(lo, b.CreateMul(tile, b.getInt64(kColumnTile)));
+        llvm::Value* t_hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                                    b.CreateAdd(t_lo, b.getInt64(kColumnTile)), hi);
+        auto slot = [&](size_t c, llvm::Value* j) {
+          llvm::Type* t = register_type(ctx, columns[c]->result()->dtype());
+          return b.CreateInBoundsGEP(t, accs[c], b.CreateSub(j, t_lo));
+        };
+        for (size_t c = 0; c < columns.size(); ++c) {
+          const ir::Node& r = *columns[c];
+          emit_loop(
+              b, t_lo, t_hi, [&](llvm::Value* j) { b.CreateStore(em.identity_of(r), slot(c, j)); },
+              "init");
+          const auto& axes = r.attrs().get_ints(std::string(r.name()), "axes");
+          Index reduced(axes.size());
+          std::function<void(size_t)> loops = [&](size_t level) {
+            if (level == axes.size()) {
+              emit_loop(
+                  b, t_lo, t_hi,
+                  [&](llvm::Value* j) {
+                    Index idx = outer;
+                    idx.push_back(j);
+                    em.accumulate(r, idx, reduced, slot(c, j));
+                  },
+                  "col");
+              return;
+            }
+            emit_loop(
+                b, b.getInt64(0), b.getInt64(r.operand(0)->shape()[axes[level]]),
+                [&](llvm::Value* iv) {
+                  reduced[level] = iv;
+                  loops(level + 1);
+                },
+                "r");
+          };
+          loops(0);
         }
-        emit_loop(b, b.getInt64(0), b.getInt64(r.operand(0)->shape()[axes[level]]), [&](llvm::Value* iv) {
-          reduced[level] = iv;
-          loops(level + 1);
-        }, "r");
-      };
-      loops(0);
-    }
-    emit_loop(b, t_lo, t_hi, [&](llvm::Value* j) {
-      em.push_scope();
-      Index idx = outer;
-      idx.push_back(j);
-      for (size_t c = 0; c < columns.size(); ++c) {
-        llvm::Type* t = register_type(ctx, columns[c]->result()->dtype());
-        em.seed(columns[c]->result(), idx, b.CreateLoad(t, slot(c, j)));
-      }
-      store_outputs(j);
-      em.pop_scope();
-    }, "j");
-  }, "tile");
+        emit_loop(
+            b, t_lo, t_hi,
+            [&](llvm::Value* j) {
+              em.push_scope();
+              Index idx = outer;
+              idx.push_back(j);
+              for (size_t c = 0; c < columns.size(); ++c) {
+                llvm::Type* t = register_type(ctx, columns[c]->result()->dtype());
+                em.seed(columns[c]->result(), idx, b.CreateLoad(t, slot(c, j)));
+              }
+              store_outputs(j);
+              em.pop_scope();
+            },
+            "j");
+      },
+      "tile");
 }
 
 } // namespace
@@ -766,7 +907,8 @@ bool can_lower_loop_body(const ir::Function& body) {
   return true;
 }
 
-LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const ir::Function& body) {
+LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
+                            const ir::Function& body) {
   llvm::LLVMContext& ctx = module.getContext();
   llvm::Type* i64 = llvm::Type::getInt64Ty(ctx);
   llvm::Type* ptr = llvm::PointerType::get(ctx, 0);
@@ -793,49 +935,61 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const
   std::vector<const ir::Node*> columns = column_reductions(body, shape);
   RowSpace space = row_space(shape, columns.empty() ? 4096 : kColumnTile);
   std::vector<int64_t> segments = last_axis_segments(body, shape);
-  emit_loop(b, begin, end, [&](llvm::Value* row) {
-    // row -> (outer index, tile); the last dim runs over the tile.
-    llvm::Value* tile = space.tiles == 1 ? b.getInt64(0) : b.CreateURem(row, b.getInt64(space.tiles));
-    llvm::Value* outer_linear = space.tiles == 1 ? row : b.CreateUDiv(row, b.getInt64(space.tiles));
-    Index outer(space.outer.size());
-    llvm::Value* rest = outer_linear;
-    for (int64_t d = static_cast<int64_t>(space.outer.size()) - 1; d >= 0; --d) {
-      outer[d] = d == 0 ? rest : b.CreateURem(rest, b.getInt64(space.outer[d]));
-      if (d > 0) rest = b.CreateUDiv(rest, b.getInt64(space.outer[d]));
-    }
-    llvm::Value* lo = b.CreateMul(tile, b.getInt64(space.tile));
-    llvm::Value* hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b.CreateAdd(lo, b.getInt64(space.tile)),
-                                             b.getInt64(space.last));
-    llvm::Value* out_row = b.CreateMul(outer_linear, b.getInt64(space.last));
-    auto store_outputs = [&](llvm::Value* j) {
-      Index idx = outer;
-      if (!shape.empty()) idx.push_back(j);
-      for (size_t o = 0; o < body.outputs().size(); ++o) {
-        const ir::Value* v = body.outputs()[o].value;
-        llvm::Value* value = em.to_memory(em.emit(v, idx), v->dtype());
-        llvm::Value* p = b.CreateInBoundsGEP(memory_type(ctx, v->dtype()), ptrs[body.params().size() + o],
-                                             b.CreateAdd(out_row, j));
-        b.CreateStore(value, p);
-      }
-    };
-    if (!columns.empty()) {
-      emit_column_tiles(b, entry, em, columns, outer, lo, hi, store_outputs);
-    } else if (segments.size() > 2) { // the last axis splits where pads and concats change branch
-      for (size_t s = 0; s + 1 < segments.size(); ++s) {
-        llvm::Value* s_lo = b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, lo, b.getInt64(segments[s]));
-        llvm::Value* s_hi = b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, hi, b.getInt64(segments[s + 1]));
-        emit_loop(b, s_lo, s_hi, [&](llvm::Value* j) {
-          em.push_scope();
-          em.set_segment(j, segments[s], segments[s + 1]);
-          store_outputs(j);
-          em.set_segment(nullptr, 0, 0);
-          em.pop_scope();
-        }, "seg");
-      }
-    } else {
-      emit_loop(b, lo, hi, store_outputs, "j");
-    }
-  }, "row");
+  emit_loop(
+      b, begin, end,
+      [&](llvm::Value* row) {
+        // row -> (outer index, tile); the last dim runs over the tile.
+        llvm::Value* tile =
+            space.tiles == 1 ? b.getInt64(0) : b.CreateURem(row, b.getInt64(space.tiles));
+        llvm::Value* outer_linear =
+            space.tiles == 1 ? row : b.CreateUDiv(row, b.getInt64(space.tiles));
+        Index outer(space.outer.size());
+        llvm::Value* rest = outer_linear;
+        for (int64_t d = static_cast<int64_t>(space.outer.size()) - 1; d >= 0; --d) {
+          outer[d] = d == 0 ? rest : b.CreateURem(rest, b.getInt64(space.outer[d]));
+          if (d > 0) rest = b.CreateUDiv(rest, b.getInt64(space.outer[d]));
+        }
+        llvm::Value* lo = b.CreateMul(tile, b.getInt64(space.tile));
+        llvm::Value* hi = b.CreateBinaryIntrinsic(
+            llvm::Intrinsic::smin, b.CreateAdd(lo, b.getInt64(space.tile)), b.getInt64(space.last));
+        llvm::Value* out_row = b.CreateMul(outer_linear, b.getInt64(space.last));
+        auto store_outputs = [&](llvm::Value* j) {
+          Index idx = outer;
+          if (!shape.empty()) idx.push_back(j);
+          for (size_t o = 0; o < body.outputs().size(); ++o) {
+            const ir::Value* v = body.outputs()[o].value;
+            llvm::Value* value = em.to_memory(em.emit(v, idx), v->dtype());
+            llvm::Value* p =
+                b.CreateInBoundsGEP(memory_type(ctx, v->dtype()), ptrs[body.params().size() + o],
+                                    b.CreateAdd(out_row, j));
+            b.CreateStore(value, p);
+          }
+        };
+        if (!columns.empty()) {
+          emit_column_tiles(b, entry, em, columns, outer, lo, hi, store_outputs);
+        } else if (segments.size() >
+                   2) { // the last axis splits where pads and concats change branch
+          for (size_t s = 0; s + 1 < segments.size(); ++s) {
+            llvm::Value* s_lo =
+                b.CreateBinaryIntrinsic(llvm::Intrinsic::smax, lo, b.getInt64(segments[s]));
+            llvm::Value* s_hi =
+                b.CreateBinaryIntrinsic(llvm::Intrinsic::smin, hi, b.getInt64(segments[s + 1]));
+            emit_loop(
+                b, s_lo, s_hi,
+                [&](llvm::Value* j) {
+                  em.push_scope();
+                  em.set_segment(j, segments[s], segments[s + 1]);
+                  store_outputs(j);
+                  em.set_segment(nullptr, 0, 0);
+                  em.pop_scope();
+                },
+                "seg");
+          }
+        } else {
+          emit_loop(b, lo, hi, store_outputs, "j");
+        }
+      },
+      "row");
   b.CreateRetVoid();
   entry.CreateBr(body_bb);
 

@@ -35,6 +35,7 @@ bool has_scalar_lowering(Op op);
 // Whether a loop kernel body can hold this op (for dtypes it lowers).
 bool loop_kernel_computes(Op op);
 
-LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name, const ir::Function& body);
+LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
+                            const ir::Function& body);
 
 } // namespace loom::codegen

@@ -23,7 +23,8 @@ llvm::Value* cf(llvm::IRBuilder<>&, llvm::Type* t, double v) { return llvm::Cons
 llvm::Value* horner(llvm::IRBuilder<>& b, llvm::Value* x, std::initializer_list<double> coeffs) {
   llvm::Type* t = x->getType();
   llvm::Value* acc = nullptr;
-  for (double c : coeffs) acc = acc ? b.CreateFAdd(b.CreateFMul(acc, x), cf(b, t, c)) : cf(b, t, c);
+  for (double c : coeffs)
+    acc = acc ? b.CreateFAdd(b.CreateFMul(acc, x), cf(b, t, c)) : cf(b, t, c);
   return acc;
 }
 
@@ -40,13 +41,15 @@ llvm::Value* exp_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Type* f = x->getType();
   llvm::Type* i32 = b.getInt32Ty();
   llvm::Value* xc = clamp(b, x, -87.33654, 88.37626);
-  llvm::Value* n = b.CreateUnaryIntrinsic(llvm::Intrinsic::floor,
-                                          b.CreateFAdd(b.CreateFMul(xc, cf(b, f, 1.44269504088896341)), cf(b, f, 0.5)));
+  llvm::Value* n = b.CreateUnaryIntrinsic(
+      llvm::Intrinsic::floor,
+      b.CreateFAdd(b.CreateFMul(xc, cf(b, f, 1.44269504088896341)), cf(b, f, 0.5)));
   llvm::Value* r = b.CreateFSub(xc, b.CreateFMul(n, cf(b, f, 0.693359375)));
   r = b.CreateFSub(r, b.CreateFMul(n, cf(b, f, -2.12194440e-4)));
   llvm::Value* z = b.CreateFMul(r, r);
-  llvm::Value* p = horner(b, r, {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
-                                 1.6666665459E-1, 5.0000001201E-1});
+  llvm::Value* p = horner(b, r,
+                          {1.9875691500E-4, 1.3981999507E-3, 8.3334519073E-3, 4.1665795894E-2,
+                           1.6666665459E-1, 5.0000001201E-1});
   p = b.CreateFAdd(b.CreateFAdd(b.CreateFMul(p, z), r), cf(b, f, 1.0));
   // 2^n from the exponent bits; n is in [-126, 127] after clamping.
   llvm::Value* ni = b.CreateFPToSI(n, i32);
@@ -65,24 +68,29 @@ llvm::Value* log_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Value* subnormal = b.CreateFCmpOLT(x, cf(b, f, 1.17549435e-38));
   llvm::Value* xs = b.CreateSelect(subnormal, b.CreateFMul(x, cf(b, f, 8388608.0)), x);
   llvm::Value* bits = b.CreateBitCast(xs, i32);
-  llvm::Value* e = b.CreateSub(b.CreateAnd(b.CreateLShr(bits, 23), b.getInt32(0xff)), b.getInt32(126));
+  llvm::Value* e =
+      b.CreateSub(b.CreateAnd(b.CreateLShr(bits, 23), b.getInt32(0xff)), b.getInt32(126));
   e = b.CreateSelect(subnormal, b.CreateSub(e, b.getInt32(23)), e);
-  llvm::Value* m = b.CreateBitCast(b.CreateOr(b.CreateAnd(bits, b.getInt32(0x807fffff)), b.getInt32(0x3f000000)), f);
+  llvm::Value* m = b.CreateBitCast(
+      b.CreateOr(b.CreateAnd(bits, b.getInt32(0x807fffff)), b.getInt32(0x3f000000)), f);
   llvm::Value* small = b.CreateFCmpOLT(m, cf(b, f, 0.707106781186547524));
   llvm::Value* ef = b.CreateSIToFP(b.CreateSelect(small, b.CreateSub(e, b.getInt32(1)), e), f);
   llvm::Value* xm = b.CreateFSub(b.CreateSelect(small, b.CreateFAdd(m, m), m), cf(b, f, 1.0));
   llvm::Value* z = b.CreateFMul(xm, xm);
-  llvm::Value* y = horner(b, xm, {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1,
-                                  1.4249322787E-1, -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1,
-                                  3.3333331174E-1});
+  llvm::Value* y =
+      horner(b, xm,
+             {7.0376836292E-2, -1.1514610310E-1, 1.1676998740E-1, -1.2420140846E-1, 1.4249322787E-1,
+              -1.6668057665E-1, 2.0000714765E-1, -2.4999993993E-1, 3.3333331174E-1});
   y = b.CreateFMul(b.CreateFMul(y, xm), z);
   y = b.CreateFAdd(y, b.CreateFMul(ef, cf(b, f, -2.12194440e-4)));
   y = b.CreateFAdd(y, b.CreateFMul(z, cf(b, f, -0.5)));
   llvm::Value* r = b.CreateFAdd(b.CreateFAdd(xm, y), b.CreateFMul(ef, cf(b, f, 0.693359375)));
   // Special values: log(0) = -inf, log(inf) = inf, log(x < 0) = NaN, NaN stays NaN.
   r = b.CreateSelect(b.CreateFCmpOEQ(x, cf(b, f, std::numeric_limits<float>::infinity())), x, r);
-  r = b.CreateSelect(b.CreateFCmpOEQ(x, cf(b, f, 0.0)), cf(b, f, -std::numeric_limits<float>::infinity()), r);
-  r = b.CreateSelect(b.CreateFCmpOLT(x, cf(b, f, 0.0)), cf(b, f, std::numeric_limits<float>::quiet_NaN()), r);
+  r = b.CreateSelect(b.CreateFCmpOEQ(x, cf(b, f, 0.0)),
+                     cf(b, f, -std::numeric_limits<float>::infinity()), r);
+  r = b.CreateSelect(b.CreateFCmpOLT(x, cf(b, f, 0.0)),
+                     cf(b, f, std::numeric_limits<float>::quiet_NaN()), r);
   return b.CreateSelect(is_nan(b, x), x, r);
 }
 
@@ -91,15 +99,18 @@ llvm::Value* tanh_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Type* f = x->getType();
   llvm::Value* xc = clamp(b, x, -7.90531110763549805, 7.90531110763549805);
   llvm::Value* x2 = b.CreateFMul(xc, xc);
-  llvm::Value* p = horner(b, x2, {-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
-                                  5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-                                  4.89352455891786e-03});
+  llvm::Value* p = horner(b, x2,
+                          {-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+                           5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+                           4.89352455891786e-03});
   p = b.CreateFMul(p, xc);
-  llvm::Value* q = horner(b, x2, {1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
-                                  4.89352518554385e-03});
+  llvm::Value* q = horner(
+      b, x2,
+      {1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03});
   llvm::Value* r = b.CreateFDiv(p, q);
   // Below 4e-4 tanh(x) rounds to x.
-  llvm::Value* tiny = b.CreateFCmpOLT(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x), cf(b, f, 0.0004));
+  llvm::Value* tiny =
+      b.CreateFCmpOLT(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x), cf(b, f, 0.0004));
   r = b.CreateSelect(tiny, x, r);
   return b.CreateSelect(is_nan(b, x), x, r);
 }
@@ -108,12 +119,14 @@ llvm::Value* tanh_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
 llvm::Value* erf_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Value* xc = clamp(b, x, -4.0, 4.0);
   llvm::Value* x2 = b.CreateFMul(xc, xc);
-  llvm::Value* p = horner(b, x2, {-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
-                                  -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
-                                  -1.60960333262415e-02});
+  llvm::Value* p = horner(b, x2,
+                          {-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+                           -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+                           -1.60960333262415e-02});
   p = b.CreateFMul(p, xc);
-  llvm::Value* q = horner(b, x2, {-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
-                                  -7.37332916720468e-03, -1.42647390514189e-02});
+  llvm::Value* q = horner(b, x2,
+                          {-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+                           -7.37332916720468e-03, -1.42647390514189e-02});
   return b.CreateSelect(is_nan(b, x), x, b.CreateFDiv(p, q));
 }
 
@@ -124,8 +137,8 @@ llvm::Value* emit_libm_call(llvm::IRBuilder<>& b, const char* f32_name, const ch
   llvm::Type* t = (*args.begin())->getType();
   std::vector<llvm::Type*> params(args.size(), t);
   llvm::Module* m = b.GetInsertBlock()->getModule();
-  llvm::FunctionCallee callee =
-      m->getOrInsertFunction(t->isDoubleTy() ? f64_name : f32_name, llvm::FunctionType::get(t, params, false));
+  llvm::FunctionCallee callee = m->getOrInsertFunction(t->isDoubleTy() ? f64_name : f32_name,
+                                                       llvm::FunctionType::get(t, params, false));
   if (auto* fn = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
     fn->setDoesNotThrow();
     fn->setOnlyAccessesInaccessibleMemory();

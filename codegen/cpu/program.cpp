@@ -29,16 +29,19 @@ ir::Function* wrap_node(ir::Module& scratch, const ir::Node& n, const std::strin
   for (int i = 0; i < n.num_operands(); ++i)
     params.push_back(body->add_param("p" + std::to_string(i), n.operand(i)->type()));
   std::vector<TensorType> types;
-  for (int r = 0; r < n.num_results(); ++r) types.push_back(n.result(r)->type());
+  for (int r = 0; r < n.num_results(); ++r)
+    types.push_back(n.result(r)->type());
   ir::Node* copy = body->append(n.op(), params, n.attrs(), types, n.loc());
-  for (int r = 0; r < n.num_results(); ++r) body->add_output("out" + std::to_string(r), copy->result(r));
+  for (int r = 0; r < n.num_results(); ++r)
+    body->add_output("out" + std::to_string(r), copy->result(r));
   return body;
 }
 
 class ProgramLowering {
 public:
   ProgramLowering(const ir::Function& fn, llvm::LLVMContext& ctx, const std::string& entry_name)
-      : fn_(fn), ctx_(ctx), module_(std::make_unique<llvm::Module>("loom." + fn.name(), ctx)), b_(ctx) {
+      : fn_(fn), ctx_(ctx), module_(std::make_unique<llvm::Module>("loom." + fn.name(), ctx)),
+        b_(ctx) {
     ptr_ = llvm::PointerType::get(ctx, 0);
     i64_ = llvm::Type::getInt64Ty(ctx);
     i32_ = llvm::Type::getInt32Ty(ctx);
@@ -50,7 +53,8 @@ public:
 
   // A donated parameter is overwritten at its value's node.
   void set_donated(const std::vector<Donation>& donated) {
-    for (const auto& [param, value] : donated) donated_[param] = fn_.index_of(value->def());
+    for (const auto& [param, value] : donated)
+      donated_[param] = fn_.index_of(value->def());
   }
 
   LoweredProgram run() {
@@ -58,7 +62,8 @@ public:
     find_absorbed_transposes();
     assign_homes();
     int index = 0;
-    for (const auto& node : fn_.nodes()) lower_node(*node, index++);
+    for (const auto& node : fn_.nodes())
+      lower_node(*node, index++);
     copy_outputs();
     b_.CreateRet(b_.getInt32(0));
     LoweredProgram p;
@@ -71,8 +76,12 @@ public:
   }
 
 private:
-  llvm::Value* param_ptr(int i) { return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, entry_->getArg(0), i)); }
-  llvm::Value* result_ptr(int i) { return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, entry_->getArg(1), i)); }
+  llvm::Value* param_ptr(int i) {
+    return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, entry_->getArg(0), i));
+  }
+  llvm::Value* result_ptr(int i) {
+    return b_.CreateLoad(ptr_, b_.CreateConstInBoundsGEP1_64(ptr_, entry_->getArg(1), i));
+  }
 
   // Every value gets a home: a parameter buffer, an output buffer, a constant global,
   // or an arena slot. Arena slots are reused once a value is dead (first fit).
@@ -84,7 +93,8 @@ private:
       if (absorbed_.count(v->def())) last_use[transpose_source_of(*v->def())] = at; // read in place
     };
     for (const auto& node : fn_.nodes()) {
-      for (const ir::Value* v : node->operands()) read_at(v, index);
+      for (const ir::Value* v : node->operands())
+        read_at(v, index);
       if (auto u = updates_.find(node.get()); u != updates_.end()) // the GEMMs run here
         for (const GemmTerm& t : u->second.terms) {
           read_at(t.a, index);
@@ -94,11 +104,12 @@ private:
     }
     for (size_t i = 0; i < fn_.outputs().size(); ++i) {
       const ir::Value* v = fn_.outputs()[i].value;
-      if (v->def()->op() != Op::Parameter && v->def()->op() != Op::Constant && !output_slot_.count(v))
+      if (v->def()->op() != Op::Parameter && v->def()->op() != Op::Constant &&
+          !output_slot_.count(v))
         output_slot_[v] = static_cast<int>(i);
     }
     std::vector<std::pair<int64_t, int64_t>> free_list; // (offset, size)
-    std::vector<std::pair<int, const ir::Value*>> live;  // (last use, value) in the arena
+    std::vector<std::pair<int, const ir::Value*>> live; // (last use, value) in the arena
     index = 0;
     for (const auto& node : fn_.nodes()) {
       // Release buffers whose last use was before this node.
@@ -127,8 +138,10 @@ private:
     for (auto it = free_list.begin(); it != free_list.end(); ++it) {
       if (it->second < size) continue;
       int64_t offset = it->first;
-      if (it->second == size) free_list.erase(it);
-      else *it = {offset + size, it->second - size};
+      if (it->second == size)
+        free_list.erase(it);
+      else
+        *it = {offset + size, it->second - size};
       return offset;
     }
     int64_t offset = arena_bytes_;
@@ -145,7 +158,8 @@ private:
     const ir::Node* def = v->def();
     if (def->op() == Op::Parameter) {
       int i = 0;
-      while (fn_.params()[i] != v) ++i;
+      while (fn_.params()[i] != v)
+        ++i;
       p = param_ptr(i);
     } else if (def->op() == Op::Constant) {
       p = constant_global(def->attrs().get_literal("constant", "value"));
@@ -160,8 +174,10 @@ private:
 
   llvm::Value* constant_global(const Literal& lit) {
     auto* data = llvm::ConstantDataArray::getRaw(
-        llvm::StringRef(reinterpret_cast<const char*>(lit.data()), lit.nbytes()), lit.nbytes(), b_.getInt8Ty());
-    auto* g = new llvm::GlobalVariable(*module_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data, "const");
+        llvm::StringRef(reinterpret_cast<const char*>(lit.data()), lit.nbytes()), lit.nbytes(),
+        b_.getInt8Ty());
+    auto* g = new llvm::GlobalVariable(*module_, data->getType(), true,
+                                       llvm::GlobalValue::PrivateLinkage, data, "const");
     g->setAlignment(llvm::Align(kAlign));
     return g;
   }
@@ -169,7 +185,8 @@ private:
   // A stack array of buffer pointers handed to a kernel or runtime call.
   llvm::Value* pointer_array(const std::vector<const ir::Value*>& values) {
     llvm::IRBuilder<> alloca_builder(&entry_->getEntryBlock(), entry_->getEntryBlock().begin());
-    llvm::Value* array = alloca_builder.CreateAlloca(ptr_, b_.getInt32(static_cast<uint32_t>(std::max<size_t>(values.size(), 1))));
+    llvm::Value* array = alloca_builder.CreateAlloca(
+        ptr_, b_.getInt32(static_cast<uint32_t>(std::max<size_t>(values.size(), 1))));
     for (size_t i = 0; i < values.size(); ++i)
       b_.CreateStore(buffer(values[i]), b_.CreateConstInBoundsGEP1_64(ptr_, array, i));
     return array;
@@ -186,30 +203,35 @@ private:
 
   std::vector<const ir::Value*> kernel_buffers(const ir::Node& n) {
     std::vector<const ir::Value*> values(n.operands().begin(), n.operands().end());
-    for (int r = 0; r < n.num_results(); ++r) values.push_back(n.result(r));
+    for (int r = 0; r < n.num_results(); ++r)
+      values.push_back(n.result(r));
     return values;
   }
 
   void lower_node(const ir::Node& n, int index) {
-    if (n.op() == Op::Parameter || n.op() == Op::Constant || absorbed_.count(&n) || fused_into_.count(&n)) return;
+    if (n.op() == Op::Parameter || n.op() == Op::Constant || absorbed_.count(&n) ||
+        fused_into_.count(&n))
+      return;
     if (auto u = updates_.find(&n); u != updates_.end()) {
       lower_gemm_update(n, u->second);
       return;
     }
     std::string name = "k" + std::to_string(index) + "_" + std::string(n.name());
-    if (n.op() == Op::MatMul && (n.result()->dtype() == DType::F32 || n.result()->dtype() == DType::F64)) {
+    if (n.op() == Op::MatMul &&
+        (n.result()->dtype() == DType::F32 || n.result()->dtype() == DType::F64)) {
       lower_matmul(n);
       return;
     }
     if (lower_window_op(n)) return;
     if (n.op() == Op::ScatterAdd && lower_scatter_add(n)) return;
-    if (n.op() == Op::Fusion && n.attrs().has("kind") && n.attrs().get_string("fusion", "kind") == "contraction" &&
-        lower_contraction(n, name))
+    if (n.op() == Op::Fusion && n.attrs().has("kind") &&
+        n.attrs().get_string("fusion", "kind") == "contraction" && lower_contraction(n, name))
       return;
     const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
     std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
-    if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) || has_trait(n.op(), kReduction) ||
-                  has_trait(n.op(), kRandom) || n.op() == Op::Iota || n.op() == Op::OneHot))
+    if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) ||
+                  has_trait(n.op(), kReduction) || has_trait(n.op(), kRandom) ||
+                  n.op() == Op::Iota || n.op() == Op::OneHot))
       body = wrap_node(scratch_, n, name);
     if (body && kind != "contraction" && can_lower_loop_body(*body)) {
       LoopKernel k = loop_kernel(name, *body);
@@ -240,12 +262,13 @@ private:
     const Shape &a = n.operand(0)->shape(), &bs = n.operand(1)->shape(), &c = n.result()->shape();
     int64_t m = a[a.size() - 2], k = a.back(), nn = bs.back();
     size_t batch_rank = c.size() - 2;
-    std::vector<int64_t> dims(c.begin(), c.end() - 2), a_strides(batch_rank, 0), b_strides(batch_rank, 0);
+    std::vector<int64_t> dims(c.begin(), c.end() - 2), a_strides(batch_rank, 0),
+        b_strides(batch_rank, 0);
     auto strides_of = [&](const Shape& s, std::vector<int64_t>& out) {
       int64_t stride = s[s.size() - 2] * s.back();
       for (size_t i = 0; i + 2 < s.size(); ++i) {
-        size_t d = s.size() - 3 - i;               // operand batch dim, from the right
-        size_t od = batch_rank - 1 - i;            // output batch dim
+        size_t d = s.size() - 3 - i;    // operand batch dim, from the right
+        size_t od = batch_rank - 1 - i; // output batch dim
         out[od] = s[d] == 1 ? 0 : stride;
         stride *= s[d];
       }
@@ -255,25 +278,28 @@ private:
     auto array = [&](const std::vector<int64_t>& values) -> llvm::Value* {
       auto* type = llvm::ArrayType::get(i64_, values.size());
       auto* init = llvm::ConstantDataArray::get(ctx_, values);
-      return new llvm::GlobalVariable(*module_, type, true, llvm::GlobalValue::PrivateLinkage, init, "dims");
+      return new llvm::GlobalVariable(*module_, type, true, llvm::GlobalValue::PrivateLinkage, init,
+                                      "dims");
     };
     llvm::Value* dims_g = batch_rank ? array(dims) : llvm::ConstantPointerNull::get(ptr_);
     llvm::Value* as_g = batch_rank ? array(a_strides) : llvm::ConstantPointerNull::get(ptr_);
     llvm::Value* bs_g = batch_rank ? array(b_strides) : llvm::ConstantPointerNull::get(ptr_);
     llvm::FunctionCallee matmul = module_->getOrInsertFunction(
-        "loom_rt_matmul", llvm::FunctionType::get(b_.getVoidTy(),
-                                                  {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_, ptr_,
-                                                   b_.getDoubleTy(), b_.getDoubleTy()},
-                                                  false));
+        "loom_rt_matmul",
+        llvm::FunctionType::get(b_.getVoidTy(),
+                                {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_,
+                                 ptr_, b_.getDoubleTy(), b_.getDoubleTy()},
+                                false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
     // A transpose of the last two axes feeding the matmul is read in place (GEMM flags).
     const ir::Value* ta = transposed_source(n.operand(0));
     const ir::Value* tb = transposed_source(n.operand(1));
     int flags = (ta ? 1 : 0) | (tb ? 2 : 0);
     b_.CreateCall(matmul, {b_.getInt32(dtype), b_.getInt32(flags), buffer(ta ? ta : n.operand(0)),
-                           buffer(tb ? tb : n.operand(1)), buffer(n.result()), b_.getInt64(m), b_.getInt64(nn),
-                           b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g, bs_g,
-                           llvm::ConstantFP::get(b_.getDoubleTy(), alpha), llvm::ConstantFP::get(b_.getDoubleTy(), beta)});
+                           buffer(tb ? tb : n.operand(1)), buffer(n.result()), b_.getInt64(m),
+                           b_.getInt64(nn), b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g,
+                           bs_g, llvm::ConstantFP::get(b_.getDoubleTy(), alpha),
+                           llvm::ConstantFP::get(b_.getDoubleTy(), beta)});
     ++library_calls_;
   }
 
@@ -298,7 +324,8 @@ private:
     const auto& perm = t->attrs().get_ints("transpose", "perm");
     int64_t r = static_cast<int64_t>(perm.size());
     bool swaps_last_two = r >= 2 && perm[r - 1] == r - 2 && perm[r - 2] == r - 1;
-    for (int64_t d = 0; d + 2 < r; ++d) swaps_last_two = swaps_last_two && perm[d] == d;
+    for (int64_t d = 0; d + 2 < r; ++d)
+      swaps_last_two = swaps_last_two && perm[d] == d;
     if (!swaps_last_two) return nullptr;
     return node.operand(0); // a one-transpose fusion's body reads its only operand
   }
@@ -330,8 +357,10 @@ private:
   }
 
   static bool reads_as_matmul_operand(const ir::Node& user, int index) {
-    if (user.op() == Op::MatMul) return user.result()->dtype() == DType::F32 || user.result()->dtype() == DType::F64;
-    if (user.op() != Op::Fusion || !user.attrs().has("kind") || user.attrs().get_string("fusion", "kind") != "contraction")
+    if (user.op() == Op::MatMul)
+      return user.result()->dtype() == DType::F32 || user.result()->dtype() == DType::F64;
+    if (user.op() != Op::Fusion || !user.attrs().has("kind") ||
+        user.attrs().get_string("fusion", "kind") != "contraction")
       return false;
     const ir::Node* core = core_contraction(user);
     if (!core || core->op() != Op::MatMul) return false;
@@ -343,10 +372,12 @@ private:
 
   // Runs a loop kernel over its rows; if it can fail, checks its error flag afterwards
   // and returns from the entry with the op's message.
-  void call_kernel(const LoopKernel& k, const std::vector<const ir::Value*>& values, const ir::Node& n) {
+  void call_kernel(const LoopKernel& k, const std::vector<const ir::Value*>& values,
+                   const ir::Node& n) {
     llvm::Value* bufs = pointer_array(values);
     llvm::FunctionCallee parallel_for = module_->getOrInsertFunction(
-        "loom_rt_parallel_for", llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
+        "loom_rt_parallel_for",
+        llvm::FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
     b_.CreateCall(parallel_for, {k.function, bufs, b_.getInt64(k.rows), b_.getInt64(k.chunks)});
     ++kernels_;
     if (!k.can_fail) return;
@@ -357,14 +388,15 @@ private:
     return_error_if(raised, message, flag);
   }
 
-  void return_error_if(llvm::Value* condition, const std::string& message, llvm::GlobalVariable* flag) {
+  void return_error_if(llvm::Value* condition, const std::string& message,
+                       llvm::GlobalVariable* flag) {
     llvm::BasicBlock* fail = llvm::BasicBlock::Create(ctx_, "fail", entry_);
     llvm::BasicBlock* ok = llvm::BasicBlock::Create(ctx_, "ok", entry_);
     b_.CreateCondBr(condition, fail, ok);
     b_.SetInsertPoint(fail);
     if (flag) b_.CreateStore(b_.getInt32(0), flag);
-    llvm::FunctionCallee set_error =
-        module_->getOrInsertFunction("loom_rt_set_error", llvm::FunctionType::get(b_.getVoidTy(), {ptr_}, false));
+    llvm::FunctionCallee set_error = module_->getOrInsertFunction(
+        "loom_rt_set_error", llvm::FunctionType::get(b_.getVoidTy(), {ptr_}, false));
     b_.CreateCall(set_error, {b_.CreateGlobalStringPtr(message)});
     b_.CreateRet(b_.getInt32(1));
     b_.SetInsertPoint(ok);
@@ -378,16 +410,22 @@ private:
     int64_t axis = n.attrs().get_int("scatter_add", "axis");
     const Shape& x = n.operand(0)->shape();
     int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= x[d];
-    for (size_t d = axis + 1; d < x.size(); ++d) inner *= x[d];
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= x[d];
+    for (size_t d = axis + 1; d < x.size(); ++d)
+      inner *= x[d];
     llvm::FunctionCallee fn = module_->getOrInsertFunction(
-        "loom_rt_scatter_add", llvm::FunctionType::get(i32_, {i32_, i32_, ptr_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_}, false));
+        "loom_rt_scatter_add",
+        llvm::FunctionType::get(i32_, {i32_, i32_, ptr_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_},
+                                false));
     llvm::Value* status = b_.CreateCall(
-        fn, {b_.getInt32(dt == DType::F32 ? 0 : 1), b_.getInt32(it == DType::I32 ? 0 : 1), buffer(n.operand(0)),
-             buffer(n.operand(1)), buffer(n.operand(2)), buffer(n.result()), b_.getInt64(outer), b_.getInt64(x[axis]),
-             b_.getInt64(inner), b_.getInt64(n.operand(1)->type().numel())});
+        fn, {b_.getInt32(dt == DType::F32 ? 0 : 1), b_.getInt32(it == DType::I32 ? 0 : 1),
+             buffer(n.operand(0)), buffer(n.operand(1)), buffer(n.operand(2)), buffer(n.result()),
+             b_.getInt64(outer), b_.getInt64(x[axis]), b_.getInt64(inner),
+             b_.getInt64(n.operand(1)->type().numel())});
     std::string where = n.loc().known() ? " (node at " + n.loc().str() + ")" : "";
-    return_error_if(b_.CreateICmpNE(status, b_.getInt32(0)), "scatter_add: an index is out of range" + where, nullptr);
+    return_error_if(b_.CreateICmpNE(status, b_.getInt32(0)),
+                    "scatter_add: an index is out of range" + where, nullptr);
     ++library_calls_;
     return true;
   }
@@ -402,7 +440,8 @@ private:
       if (core) return false;
       core = inner.get();
     }
-    if (!core || fusion.num_results() != 1 || fusion.result()->type() != core->result()->type()) return false;
+    if (!core || fusion.num_results() != 1 || fusion.result()->type() != core->result()->type())
+      return false;
     for (const ir::Value* v : core->operands())
       if (v->def()->op() != Op::Parameter) return false;
     DType dt = core->result()->dtype();
@@ -412,16 +451,20 @@ private:
     ir::Function* epilogue = scratch_.add_function(name + ".epilogue");
     std::unordered_map<const ir::Value*, ir::Value*> map;
     for (size_t i = 0; i < body.params().size(); ++i)
-      map[body.params()[i]] = epilogue->add_param("p" + std::to_string(i), body.params()[i]->type());
+      map[body.params()[i]] =
+          epilogue->add_param("p" + std::to_string(i), body.params()[i]->type());
     map[core->result()] = epilogue->add_param("acc", core->result()->type());
     for (const auto& inner : body.nodes()) {
       if (inner->op() == Op::Parameter || inner.get() == core) continue;
       std::vector<ir::Value*> ops;
-      for (ir::Value* v : inner->operands()) ops.push_back(map.at(v));
+      for (ir::Value* v : inner->operands())
+        ops.push_back(map.at(v));
       std::vector<TensorType> types;
-      for (int r = 0; r < inner->num_results(); ++r) types.push_back(inner->result(r)->type());
+      for (int r = 0; r < inner->num_results(); ++r)
+        types.push_back(inner->result(r)->type());
       ir::Node* copy = epilogue->append(inner->op(), ops, inner->attrs(), types, inner->loc());
-      for (int r = 0; r < inner->num_results(); ++r) map[inner->result(r)] = copy->result(r);
+      for (int r = 0; r < inner->num_results(); ++r)
+        map[inner->result(r)] = copy->result(r);
     }
     epilogue->add_output("out", map.at(body.outputs()[0].value));
     if (!can_lower_loop_body(*epilogue)) return false;
@@ -437,7 +480,8 @@ private:
     LoopKernel k = loop_kernel(name, *epilogue);
     std::vector<const ir::Value*> values;
     for (const ir::Value* operand : fusion.operands()) // absorbed transposes are not read here
-      values.push_back(absorbed_.count(operand->def()) ? transpose_source_of(*operand->def()) : operand);
+      values.push_back(absorbed_.count(operand->def()) ? transpose_source_of(*operand->def())
+                                                       : operand);
     values.push_back(fusion.result()); // acc, read in place
     values.push_back(fusion.result()); // out
     call_kernel(k, values, fusion);
@@ -476,7 +520,8 @@ private:
             if (read && donated_.count(read) && donated_.at(read) <= at) safe = false;
         }
       if (!safe) continue;
-      for (const ir::Node* f : u->fused) fused_into_[f] = node.get();
+      for (const ir::Node* f : u->fused)
+        fused_into_[f] = node.get();
       updates_[node.get()] = std::move(*u);
     }
   }
@@ -498,7 +543,8 @@ private:
       llvm::BasicBlock* gemm = llvm::BasicBlock::Create(ctx_, "gemm_update", entry_);
       b_.CreateCondBr(b_.CreateICmpEQ(out, acc), gemm, copy);
       b_.SetInsertPoint(copy);
-      b_.CreateMemCpy(out, llvm::MaybeAlign(4), acc, llvm::MaybeAlign(4), node.result()->type().nbytes());
+      b_.CreateMemCpy(out, llvm::MaybeAlign(4), acc, llvm::MaybeAlign(4),
+                      node.result()->type().nbytes());
       b_.CreateBr(gemm);
       b_.SetInsertPoint(gemm);
       first_beta = u.beta;
@@ -515,7 +561,8 @@ private:
 
   llvm::Value* i64_array(const std::vector<int64_t>& values, const char* name) {
     auto* init = llvm::ConstantDataArray::get(ctx_, values);
-    return new llvm::GlobalVariable(*module_, init->getType(), true, llvm::GlobalValue::PrivateLinkage, init, name);
+    return new llvm::GlobalVariable(*module_, init->getType(), true,
+                                    llvm::GlobalValue::PrivateLinkage, init, name);
   }
 
   // Convolutions and pooling in f32 call the runtime's im2col/GEMM and pooling loops.
@@ -529,16 +576,19 @@ private:
     case Op::Conv2D:
     case Op::Conv2DBackpropInput:
     case Op::Conv2DBackpropFilter: {
-      Shape x = n.op() == Op::Conv2D || n.op() == Op::Conv2DBackpropFilter ? n.operand(0)->shape()
-                                                                           : Shape(a.get_ints(op, "input_shape"));
-      Shape w = n.op() == Op::Conv2DBackpropFilter ? Shape(a.get_ints(op, "filter_shape")) : n.operand(1)->shape();
-      Shape y = n.op() == Op::Conv2D ? n.result()->shape() : n.op() == Op::Conv2DBackpropInput ? n.operand(0)->shape()
-                                                                                               : n.operand(1)->shape();
+      Shape x = n.op() == Op::Conv2D || n.op() == Op::Conv2DBackpropFilter
+                    ? n.operand(0)->shape()
+                    : Shape(a.get_ints(op, "input_shape"));
+      Shape w = n.op() == Op::Conv2DBackpropFilter ? Shape(a.get_ints(op, "filter_shape"))
+                                                   : n.operand(1)->shape();
+      Shape y = n.op() == Op::Conv2D                ? n.result()->shape()
+                : n.op() == Op::Conv2DBackpropInput ? n.operand(0)->shape()
+                                                    : n.operand(1)->shape();
       const auto& st = a.get_ints(op, "strides");
       const auto& pads = a.get_ints(op, "pads");
       const auto& dil = a.get_ints(op, "dilations");
-      params = {x[0], x[1], x[2], x[3], w[0], w[2], w[3], y[2], y[3], st[0], st[1], pads[0], pads[1], dil[0], dil[1],
-                a.get_int(op, "groups")};
+      params = {x[0], x[1],  x[2],  x[3],    w[0],    w[2],   w[3],   y[2],
+                y[3], st[0], st[1], pads[0], pads[1], dil[0], dil[1], a.get_int(op, "groups")};
       args = {n.operand(0), n.operand(1), n.result()};
       break;
     }
@@ -546,27 +596,31 @@ private:
     case Op::MaxPool2DGrad:
     case Op::AvgPool2D:
     case Op::AvgPool2DGrad: {
-      Shape x = n.op() == Op::AvgPool2DGrad ? Shape(a.get_ints(op, "input_shape")) : n.operand(0)->shape();
-      Shape y = n.op() == Op::MaxPool2DGrad ? n.operand(1)->shape()
+      Shape x = n.op() == Op::AvgPool2DGrad ? Shape(a.get_ints(op, "input_shape"))
+                                            : n.operand(0)->shape();
+      Shape y = n.op() == Op::MaxPool2DGrad   ? n.operand(1)->shape()
                 : n.op() == Op::AvgPool2DGrad ? n.operand(0)->shape()
                                               : n.result()->shape();
       const auto& k = a.get_ints(op, "kernel");
       const auto& st = a.get_ints(op, "strides");
       const auto& pads = a.get_ints(op, "pads");
       bool include_pad = a.has("count_include_pad") && a.get_bool(op, "count_include_pad");
-      params = {x[0], x[1], x[2], x[3], y[2], y[3], k[0], k[1], st[0], st[1], pads[0], pads[1], pads[2], pads[3],
-                include_pad ? 1 : 0};
+      params = {x[0],    x[1],    x[2],    x[3],    y[2],
+                y[3],    k[0],    k[1],    st[0],   st[1],
+                pads[0], pads[1], pads[2], pads[3], include_pad ? 1 : 0};
       args.assign(n.operands().begin(), n.operands().end());
       args.push_back(n.result());
       break;
     }
-    default: return false;
+    default:
+      return false;
     }
     std::vector<llvm::Type*> arg_types(args.size() + 1, ptr_);
     llvm::FunctionCallee callee = module_->getOrInsertFunction(
         "loom_rt_" + op + "_f32", llvm::FunctionType::get(b_.getVoidTy(), arg_types, false));
     std::vector<llvm::Value*> call_args;
-    for (const ir::Value* v : args) call_args.push_back(buffer(v));
+    for (const ir::Value* v : args)
+      call_args.push_back(buffer(v));
     call_args.push_back(i64_array(params, "window"));
     b_.CreateCall(callee, call_args);
     ++library_calls_;
@@ -576,12 +630,14 @@ private:
   // Serializes the group as a one-function module and calls the interpreter on it.
   void lower_on_interpreter(const ir::Node& n, const std::string& name) {
     ir::Module group;
-    if (n.op() == Op::Fusion) ir::clone_function_into(*n.body(), group, "main");
-    else wrap_node(group, n, "main");
+    if (n.op() == Op::Fusion)
+      ir::clone_function_into(*n.body(), group, "main");
+    else
+      wrap_node(group, n, "main");
     std::string bytes = ir::serialize_module(group);
     auto* data = llvm::ConstantDataArray::getRaw(bytes, bytes.size(), b_.getInt8Ty());
-    auto* g = new llvm::GlobalVariable(*module_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data,
-                                       name + ".ir");
+    auto* g = new llvm::GlobalVariable(*module_, data->getType(), true,
+                                       llvm::GlobalValue::PrivateLinkage, data, name + ".ir");
     llvm::Value* bufs = pointer_array(kernel_buffers(n));
     llvm::FunctionCallee call = module_->getOrInsertFunction(
         "loom_rt_interp_call", llvm::FunctionType::get(i32_, {ptr_, i64_, ptr_}, false));
@@ -604,8 +660,8 @@ private:
       if (it != output_slot_.end() && it->second == static_cast<int>(i)) continue;
       int64_t bytes = v->type().nbytes();
       if (bytes == 0) continue;
-      b_.CreateMemCpy(result_ptr(static_cast<int>(i)), llvm::MaybeAlign(kAlign), buffer(v), llvm::MaybeAlign(kAlign),
-                      bytes);
+      b_.CreateMemCpy(result_ptr(static_cast<int>(i)), llvm::MaybeAlign(kAlign), buffer(v),
+                      llvm::MaybeAlign(kAlign), bytes);
     }
   }
 
@@ -625,17 +681,19 @@ private:
   std::unordered_map<const ir::Value*, const ir::Value*> transposed_override_;
   std::unordered_map<std::string, LoopKernel> kernel_cache_; // body text -> kernel
   std::unordered_set<const ir::Node*> absorbed_;
-  std::unordered_map<const ir::Node*, GemmAccumulation> updates_;  // node -> the GEMMs computing it
-  std::unordered_map<const ir::Node*, const ir::Node*> fused_into_; // product -> update node // transposes read in place by GEMMs
-  std::unordered_map<const ir::Value*, int> donated_; // parameter -> index of the node overwriting it
+  std::unordered_map<const ir::Node*, GemmAccumulation> updates_; // node -> the GEMMs computing it
+  std::unordered_map<const ir::Node*, const ir::Node*>
+      fused_into_; // product -> update node // transposes read in place by GEMMs
+  std::unordered_map<const ir::Value*, int>
+      donated_; // parameter -> index of the node overwriting it
   int64_t arena_bytes_ = 0;
   int kernels_ = 0, library_calls_ = 0, interpreter_calls_ = 0;
 };
 
 } // namespace
 
-LoweredProgram lower_program(const ir::Function& fn, llvm::LLVMContext& ctx, const std::string& entry_name,
-                             const std::vector<Donation>& donated) {
+LoweredProgram lower_program(const ir::Function& fn, llvm::LLVMContext& ctx,
+                             const std::string& entry_name, const std::vector<Donation>& donated) {
   ProgramLowering lowering(fn, ctx, entry_name);
   lowering.set_donated(donated);
   return lowering.run();

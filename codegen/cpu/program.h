@@ -23,7 +23,8 @@ struct LoweredProgram {
 // `donated` pairs a parameter with the value written into its buffer: reads of such a
 // parameter are never deferred past that value's node.
 using Donation = std::pair<const ir::Value*, const ir::Value*>; // (parameter, value)
-LoweredProgram lower_program(const ir::Function& fn, llvm::LLVMContext& ctx, const std::string& entry_name,
+LoweredProgram lower_program(const ir::Function& fn, llvm::LLVMContext& ctx,
+                             const std::string& entry_name,
                              const std::vector<Donation>& donated = {});
 
 } // namespace loom::codegen

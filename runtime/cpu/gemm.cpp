@@ -38,8 +38,8 @@ void single_threaded_blas() {
 }
 
 template <typename T, typename Gemm>
-void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
-             T* c, int64_t ldc, Gemm gemm) {
+void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+             int64_t ldb, T* c, int64_t ldc, Gemm gemm) {
   if (m == 0 || n == 0) return;
   single_threaded_blas();
   Split s = split_for(m, n, k);
@@ -48,42 +48,47 @@ void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int6
     int64_t lo = extent * piece / s.pieces, hi = extent * (piece + 1) / s.pieces;
     if (s.by_rows) {
       const T* a_rows = ta ? a + lo : a + lo * lda; // rows of op(A)
-      gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, hi - lo, n, k, a_rows, lda, b, ldb,
-           c + lo * ldc, ldc);
+      gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, hi - lo, n, k, a_rows,
+           lda, b, ldb, c + lo * ldc, ldc);
     } else {
       const T* b_cols = tb ? b + lo * ldb : b + lo; // columns of op(B)
-      gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, hi - lo, k, a, lda, b_cols, ldb,
-           c + lo, ldc);
+      gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, hi - lo, k, a, lda,
+           b_cols, ldb, c + lo, ldc);
     }
   };
-  if (s.pieces == 1) run_piece(0);
-  else ThreadPool::global().run(s.pieces, run_piece);
+  if (s.pieces == 1)
+    run_piece(0);
+  else
+    ThreadPool::global().run(s.pieces, run_piece);
 }
 
 // k = 0: C = beta C (an empty sum), done here because BLAS may skip the call.
 template <typename T> void scale_only(int64_t m, int64_t n, T* c, int64_t ldc, T beta) {
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
+    for (int64_t j = 0; j < n; ++j)
+      c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
 }
 
 } // namespace
 
-void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float* c, int64_t ldc, float alpha, float beta) {
+void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
   if (k == 0) return scale_only(m, n, c, ldc, beta);
   blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
-          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const float* aa,
-                        int64_t la, const float* bb, int64_t lb, float* cc, int64_t lc) {
+          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk,
+                        const float* aa, int64_t la, const float* bb, int64_t lb, float* cc,
+                        int64_t lc) {
             cblas_sgemm(CblasRowMajor, x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
           });
 }
 
-void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda, const double* b,
-           int64_t ldb, double* c, int64_t ldc, double alpha, double beta) {
+void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+           const double* b, int64_t ldb, double* c, int64_t ldc, double alpha, double beta) {
   if (k == 0) return scale_only(m, n, c, ldc, beta);
   blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
-          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk, const double* aa,
-                        int64_t la, const double* bb, int64_t lb, double* cc, int64_t lc) {
+          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk,
+                        const double* aa, int64_t la, const double* bb, int64_t lb, double* cc,
+                        int64_t lc) {
             cblas_dgemm(CblasRowMajor, x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
           });
 }

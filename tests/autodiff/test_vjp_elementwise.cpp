@@ -56,10 +56,12 @@ void add_cast(std::vector<GradCase>& cases) {
 // loom has), so adding such an op needs no edit here.
 void add_default_cases(std::vector<GradCase>& cases) {
   std::set<Op> explicit_ops;
-  for (const GradCase& c : cases) explicit_ops.insert(c.op);
+  for (const GradCase& c : cases)
+    explicit_ops.insert(c.op);
   for (int i = 0; i < kNumOps; ++i) {
     Op op = static_cast<Op>(i);
-    if (explicit_ops.count(op) || !autodiff::is_differentiable(op) || !has_trait(op, kElementwise)) continue;
+    if (explicit_ops.count(op) || !autodiff::is_differentiable(op) || !has_trait(op, kElementwise))
+      continue;
     if (has_trait(op, kUnary) && op != Op::Cast) add_unary(cases, op, uniform(0.5, 2));
     if (has_trait(op, kBinary)) add_binary(cases, op, uniform(0.5, 2), uniform(0.5, 2));
   }

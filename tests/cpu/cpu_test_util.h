@@ -16,12 +16,13 @@ struct InputDomain {
   double lo = -2.0, hi = 2.0;
   int64_t int_lo = -5, int_hi = 5;
 };
-std::vector<Tensor> random_inputs(const ir::Function& fn, uint64_t seed, const InputDomain& domain = {});
+std::vector<Tensor> random_inputs(const ir::Function& fn, uint64_t seed,
+                                  const InputDomain& domain = {});
 
 // Runs fn on the interpreter and on the CPU backend with the same inputs and returns
 // "" if every output agrees within tolerance (bitwise for non-float outputs), else a
 // description of the first mismatch.
-std::string compare_cpu_with_interp(const ir::Function& fn, const std::vector<Tensor>& inputs, double rtol,
-                                    double atol);
+std::string compare_cpu_with_interp(const ir::Function& fn, const std::vector<Tensor>& inputs,
+                                    double rtol, double atol);
 
 } // namespace loom::test

@@ -15,15 +15,18 @@
 
 using namespace loom;
 
-TEST_CASE("an object file from loomc links without LLVM and matches the interpreter", "[cpu][aot]") {
+TEST_CASE("an object file from loomc links without LLVM and matches the interpreter",
+          "[cpu][aot]") {
   auto module = ir::read_module_file(test::source_path("tests/data/loom/mlp.loom"));
   const ir::Function& fn = *module->find_function("mlp");
-  Tensor x = Tensor::from_vector<float>({2, 4}, {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f, 0.0f, -2.0f});
+  Tensor x =
+      Tensor::from_vector<float>({2, 4}, {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f, 0.0f, -2.0f});
 
   auto dir = std::filesystem::temp_directory_path() / "loom_aot_test";
   std::filesystem::create_directories(dir);
   write_npy((dir / "x.npy").string(), x);
-  auto result = test::run_command(test::bin_path("aot-mlp-driver") + " " + dir.string() + " " + dir.string());
+  auto result =
+      test::run_command(test::bin_path("aot-mlp-driver") + " " + dir.string() + " " + dir.string());
   INFO(result.output);
   REQUIRE(result.exit_code == 0);
 

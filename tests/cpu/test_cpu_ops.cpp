@@ -35,7 +35,8 @@ TensorType F(Shape s) { return {DType::F32, std::move(s)}; }
 TensorType D(Shape s) { return {DType::F64, std::move(s)}; }
 TensorType I(DType dt, Shape s) { return {dt, std::move(s)}; }
 
-Attrs conv_attrs(Shape strides = {1, 1}, Shape pads = {0, 0, 0, 0}, Shape dil = {1, 1}, int64_t groups = 1) {
+Attrs conv_attrs(Shape strides = {1, 1}, Shape pads = {0, 0, 0, 0}, Shape dil = {1, 1},
+                 int64_t groups = 1) {
   return {{"strides", strides}, {"pads", pads}, {"dilations", dil}, {"groups", groups}};
 }
 Attrs pool_attrs(Shape kernel, Shape strides, Shape pads = {0, 0, 0, 0}) {
@@ -70,7 +71,8 @@ std::vector<OpCase> cases() {
       InputDomain d = op == Op::Pow ? positive : InputDomain{};
       c.push_back({op, {F({4, 1, 33}), F({5, 1})}, {}, d});
       c.push_back({op, {D({7}), D({})}, {}, d, 1e-12});
-      if (op != Op::Div && op != Op::Pow) c.push_back({op, {I(DType::I64, {3, 4}), I(DType::I64, {4})}, {}});
+      if (op != Op::Div && op != Op::Pow)
+        c.push_back({op, {I(DType::I64, {3, 4}), I(DType::I64, {4})}, {}});
     }
   }
   c.push_back({Op::Select, {I(DType::Bool, {3, 1}), F({3, 5}), F({})}, {}});
@@ -79,14 +81,20 @@ std::vector<OpCase> cases() {
   c.push_back({Op::Cast, {F({9})}, {{"dtype", DType::Bool}}});
   c.push_back({Op::Cast, {F({9})}, {{"dtype", DType::BF16}}});
   c.push_back({Op::Constant, {}, {{"value", Literal::filled(F({2, 3}), 1.25)}}});
-  c.push_back({Op::Iota, {}, {{"shape", Shape{3, 4}}, {"dtype", DType::F32}, {"axis", int64_t{1}}}});
-  c.push_back({Op::RandomUniform, {I(DType::I64, {})}, {{"shape", Shape{100}}, {"dtype", DType::F32}}});
-  c.push_back({Op::RandomNormal, {I(DType::I64, {})}, {{"shape", Shape{100}}, {"dtype", DType::F32}}});
+  c.push_back(
+      {Op::Iota, {}, {{"shape", Shape{3, 4}}, {"dtype", DType::F32}, {"axis", int64_t{1}}}});
+  c.push_back(
+      {Op::RandomUniform, {I(DType::I64, {})}, {{"shape", Shape{100}}, {"dtype", DType::F32}}});
+  c.push_back(
+      {Op::RandomNormal, {I(DType::I64, {})}, {{"shape", Shape{100}}, {"dtype", DType::F32}}});
   for (Op op : {Op::ReduceSum, Op::ReduceMax, Op::ReduceMin, Op::ReduceProd}) {
     InputDomain d = op == Op::ReduceProd ? InputDomain{0.5, 1.5} : InputDomain{};
     c.push_back({op, {F({4, 5, 300})}, {{"axes", Shape{2}}, {"keepdims", false}}, d, 1e-5});
     c.push_back({op, {F({4, 5, 6})}, {{"axes", Shape{0, 2}}, {"keepdims", true}}, d, 1e-5});
-    c.push_back({op, {I(DType::I32, {4, 5})}, {{"axes", Shape{1}}, {"keepdims", false}}, InputDomain{-2, 2, -2, 2}});
+    c.push_back({op,
+                 {I(DType::I32, {4, 5})},
+                 {{"axes", Shape{1}}, {"keepdims", false}},
+                 InputDomain{-2, 2, -2, 2}});
   }
   c.push_back({Op::ArgMax, {F({4, 7})}, {{"axis", int64_t{1}}, {"keepdims", false}}});
   c.push_back({Op::ArgMin, {F({4, 7})}, {{"axis", int64_t{0}}, {"keepdims", true}}});
@@ -95,30 +103,51 @@ std::vector<OpCase> cases() {
   c.push_back({Op::Reshape, {F({4, 6})}, {{"shape", Shape{2, 3, 4}}}});
   c.push_back({Op::Transpose, {F({2, 3, 4})}, {{"perm", Shape{2, 0, 1}}}});
   c.push_back({Op::BroadcastTo, {F({3, 1})}, {{"shape", Shape{2, 3, 4}}}});
-  c.push_back({Op::Slice, {F({6, 7})}, {{"start", Shape{1, 6}}, {"stop", Shape{6, 0}}, {"step", Shape{2, -2}}}});
+  c.push_back({Op::Slice,
+               {F({6, 7})},
+               {{"start", Shape{1, 6}}, {"stop", Shape{6, 0}}, {"step", Shape{2, -2}}}});
   c.push_back({Op::Concat, {F({2, 3}), F({2, 1}), F({2, 4})}, {{"axis", int64_t{1}}}});
-  c.push_back({Op::Pad, {F({2, 3})}, {{"pads_lo", Shape{1, 0}}, {"pads_hi", Shape{0, 2}}, {"value", -1.5}}});
-  c.push_back({Op::Gather, {F({5, 4}), I(DType::I64, {3})}, {{"axis", int64_t{0}}}, InputDomain{-2, 2, 0, 4}});
-  c.push_back({Op::ScatterAdd, {F({5, 4}), I(DType::I32, {3}), F({3, 4})}, {{"axis", int64_t{0}}},
+  c.push_back({Op::Pad,
+               {F({2, 3})},
+               {{"pads_lo", Shape{1, 0}}, {"pads_hi", Shape{0, 2}}, {"value", -1.5}}});
+  c.push_back({Op::Gather,
+               {F({5, 4}), I(DType::I64, {3})},
+               {{"axis", int64_t{0}}},
+               InputDomain{-2, 2, 0, 4}});
+  c.push_back({Op::ScatterAdd,
+               {F({5, 4}), I(DType::I32, {3}), F({3, 4})},
+               {{"axis", int64_t{0}}},
                InputDomain{-2, 2, 0, 4}});
   c.push_back({Op::OneHot, {I(DType::I64, {6})}, {{"depth", int64_t{4}}, {"dtype", DType::F32}}});
-  c.push_back({Op::Conv2D, {F({2, 3, 9, 8}), F({4, 3, 3, 3})}, conv_attrs({2, 1}, {1, 1, 0, 1}), {}, 1e-5});
-  c.push_back({Op::Conv2DBackpropInput, {F({1, 4, 4, 4}), F({4, 2, 3, 3})},
-               with(conv_attrs({2, 2}, {1, 1, 1, 1}), "input_shape", Shape{1, 2, 8, 8}), {}, 1e-5});
-  c.push_back({Op::Conv2DBackpropFilter, {F({1, 2, 6, 6}), F({1, 4, 4, 4})},
-               with(conv_attrs(), "filter_shape", Shape{4, 2, 3, 3}), {}, 1e-5});
+  c.push_back(
+      {Op::Conv2D, {F({2, 3, 9, 8}), F({4, 3, 3, 3})}, conv_attrs({2, 1}, {1, 1, 0, 1}), {}, 1e-5});
+  c.push_back({Op::Conv2DBackpropInput,
+               {F({1, 4, 4, 4}), F({4, 2, 3, 3})},
+               with(conv_attrs({2, 2}, {1, 1, 1, 1}), "input_shape", Shape{1, 2, 8, 8}),
+               {},
+               1e-5});
+  c.push_back({Op::Conv2DBackpropFilter,
+               {F({1, 2, 6, 6}), F({1, 4, 4, 4})},
+               with(conv_attrs(), "filter_shape", Shape{4, 2, 3, 3}),
+               {},
+               1e-5});
   c.push_back({Op::MaxPool2D, {F({2, 3, 6, 6})}, pool_attrs({2, 2}, {2, 2})});
   c.push_back({Op::MaxPool2DGrad, {F({1, 2, 4, 4}), F({1, 2, 2, 2})}, pool_attrs({2, 2}, {2, 2})});
-  c.push_back({Op::AvgPool2D, {F({2, 3, 6, 6})}, with(pool_attrs({3, 3}, {1, 1}, {1, 1, 1, 1}), "count_include_pad", false)});
-  c.push_back({Op::AvgPool2DGrad, {F({1, 2, 2, 2})},
-               with(with(pool_attrs({2, 2}, {2, 2}), "count_include_pad", false), "input_shape", Shape{1, 2, 4, 4})});
+  c.push_back({Op::AvgPool2D,
+               {F({2, 3, 6, 6})},
+               with(pool_attrs({3, 3}, {1, 1}, {1, 1, 1, 1}), "count_include_pad", false)});
+  c.push_back({Op::AvgPool2DGrad,
+               {F({1, 2, 2, 2})},
+               with(with(pool_attrs({2, 2}, {2, 2}), "count_include_pad", false), "input_shape",
+                    Shape{1, 2, 4, 4})});
   return c;
 }
 
 } // namespace
 
 TEST_CASE("every op compiled for the CPU matches the interpreter", "[cpu]") {
-  std::set<Op> covered = {Op::Parameter, Op::Fusion}; // parameters are in every case; fusion has its own tests
+  std::set<Op> covered = {Op::Parameter,
+                          Op::Fusion}; // parameters are in every case; fusion has its own tests
   uint64_t seed = 1;
   for (const OpCase& oc : cases()) {
     covered.insert(oc.op);
@@ -126,7 +155,8 @@ TEST_CASE("every op compiled for the CPU matches the interpreter", "[cpu]") {
     const ir::Function& fn = test::main_function(*module);
     INFO("op " << op_name(oc.op) << " operands " << [&] {
       std::string s;
-      for (auto& t : oc.operands) s += t.str() + " ";
+      for (auto& t : oc.operands)
+        s += t.str() + " ";
       return s;
     }());
     auto inputs = test::random_inputs(fn, seed++, oc.domain);
@@ -140,9 +170,11 @@ TEST_CASE("every op compiled for the CPU matches the interpreter", "[cpu]") {
 
 TEST_CASE("an index out of range in compiled code is a clear run-time error", "[cpu]") {
   for (Op op : {Op::Gather, Op::ScatterAdd}) {
-    auto module = op == Op::Gather
-                      ? test::single_op_module(op, {F({5, 4}), I(DType::I64, {3})}, {{"axis", int64_t{0}}})
-                      : test::single_op_module(op, {F({5, 4}), I(DType::I64, {3}), F({3, 4})}, {{"axis", int64_t{0}}});
+    auto module =
+        op == Op::Gather
+            ? test::single_op_module(op, {F({5, 4}), I(DType::I64, {3})}, {{"axis", int64_t{0}}})
+            : test::single_op_module(op, {F({5, 4}), I(DType::I64, {3}), F({3, 4})},
+                                     {{"axis", int64_t{0}}});
     const ir::Function& fn = test::main_function(*module);
     auto exe = compile(fn, {.target = "cpu"});
     auto inputs = test::random_inputs(fn, 7);
@@ -152,7 +184,8 @@ TEST_CASE("an index out of range in compiled code is a clear run-time error", "[
       FAIL("expected a run-time error from " << op_name(op));
     } catch (const Error& e) {
       CHECK(e.code() == ErrorCode::RuntimeError);
-      CHECK(std::string(e.what()).find(std::string(op_name(op)) + ": an index is out of range") != std::string::npos);
+      CHECK(std::string(e.what()).find(std::string(op_name(op)) + ": an index is out of range") !=
+            std::string::npos);
     }
     inputs[1].data<int64_t>()[1] = -5; // negative indices count from the end
     CHECK_NOTHROW(exe->run(inputs));
@@ -178,10 +211,11 @@ TEST_CASE("transposes feeding matmuls are read in place and stay correct", "[cpu
   ir::Builder b(*fn);
   Attrs swap{{"perm", std::vector<int64_t>{1, 0}}};
   ir::Value* wt = b.op(Op::Transpose, {w}, swap);
-  ir::Value* h = b.op(Op::Relu, {b.op(Op::Add, {b.op(Op::MatMul, {x, wt}), bias})}); // contraction fusion
+  ir::Value* h =
+      b.op(Op::Relu, {b.op(Op::Add, {b.op(Op::MatMul, {x, wt}), bias})}); // contraction fusion
   ir::Value* xt = b.op(Op::Transpose, {x}, swap);
   fn->add_output("h", h);
-  fn->add_output("gram", b.op(Op::MatMul, {xt, x}));         // plain matmul with a transposed operand
+  fn->add_output("gram", b.op(Op::MatMul, {xt, x})); // plain matmul with a transposed operand
   fn->add_output("both", b.op(Op::MatMul, {b.op(Op::Transpose, {h}, swap), h}));
   auto inputs = test::random_inputs(*fn, 11);
   CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
@@ -190,20 +224,44 @@ TEST_CASE("transposes feeding matmuls are read in place and stay correct", "[cpu
 TEST_CASE("window kernels match the interpreter on padding, strides, ties and NaNs", "[cpu]") {
   std::vector<OpCase> edge = {
       {Op::MaxPool2D, {F({2, 3, 7, 6})}, pool_attrs({3, 3}, {2, 2}, {1, 1, 1, 1})},
-      {Op::MaxPool2DGrad, {F({1, 2, 7, 6}), F({1, 2, 4, 3})}, pool_attrs({3, 3}, {2, 2}, {1, 1, 1, 1})},
-      {Op::AvgPool2D, {F({1, 2, 7, 6})}, with(pool_attrs({3, 2}, {2, 2}, {1, 0, 1, 1}), "count_include_pad", true)},
-      {Op::Conv2D, {F({2, 3, 9, 8}), F({4, 3, 3, 2})}, conv_attrs({2, 3}, {2, 1, 1, 2}, {2, 1}), {}, 1e-5},
-      {Op::Conv2DBackpropInput, {F({1, 4, 5, 4}), F({4, 2, 3, 3})},
-       with(conv_attrs({2, 2}, {2, 2, 1, 1}, {1, 2}), "input_shape", Shape{1, 2, 9, 9}), {}, 1e-5},
-      {Op::Conv2DBackpropFilter, {F({1, 2, 9, 8}), F({1, 4, 5, 3})},
-       with(conv_attrs({2, 3}, {1, 1, 0, 0}), "filter_shape", Shape{4, 2, 2, 2}), {}, 1e-5},
+      {Op::MaxPool2DGrad,
+       {F({1, 2, 7, 6}), F({1, 2, 4, 3})},
+       pool_attrs({3, 3}, {2, 2}, {1, 1, 1, 1})},
+      {Op::AvgPool2D,
+       {F({1, 2, 7, 6})},
+       with(pool_attrs({3, 2}, {2, 2}, {1, 0, 1, 1}), "count_include_pad", true)},
+      {Op::Conv2D,
+       {F({2, 3, 9, 8}), F({4, 3, 3, 2})},
+       conv_attrs({2, 3}, {2, 1, 1, 2}, {2, 1}),
+       {},
+       1e-5},
+      {Op::Conv2DBackpropInput,
+       {F({1, 4, 5, 4}), F({4, 2, 3, 3})},
+       with(conv_attrs({2, 2}, {2, 2, 1, 1}, {1, 2}), "input_shape", Shape{1, 2, 9, 9}),
+       {},
+       1e-5},
+      {Op::Conv2DBackpropFilter,
+       {F({1, 2, 9, 8}), F({1, 4, 5, 3})},
+       with(conv_attrs({2, 3}, {1, 1, 0, 0}), "filter_shape", Shape{4, 2, 2, 2}),
+       {},
+       1e-5},
       // Images large enough that convolutions run in several blocks of images.
-      {Op::Conv2D, {F({5, 8, 32, 32}), F({4, 8, 3, 3})}, conv_attrs({1, 1}, {1, 1, 1, 1}), {}, 1e-5},
-      {Op::Conv2DBackpropInput, {F({5, 4, 32, 32}), F({4, 8, 3, 3})},
-       with(conv_attrs({1, 1}, {1, 1, 1, 1}), "input_shape", Shape{5, 8, 32, 32}), {}, 1e-5},
+      {Op::Conv2D,
+       {F({5, 8, 32, 32}), F({4, 8, 3, 3})},
+       conv_attrs({1, 1}, {1, 1, 1, 1}),
+       {},
+       1e-5},
+      {Op::Conv2DBackpropInput,
+       {F({5, 4, 32, 32}), F({4, 8, 3, 3})},
+       with(conv_attrs({1, 1}, {1, 1, 1, 1}), "input_shape", Shape{5, 8, 32, 32}),
+       {},
+       1e-5},
       // Each filter gradient sums 5 * 32 * 32 = 5120 f32 products (the interpreter: f64).
-      {Op::Conv2DBackpropFilter, {F({5, 8, 32, 32}), F({5, 4, 32, 32})},
-       with(conv_attrs({1, 1}, {1, 1, 1, 1}), "filter_shape", Shape{4, 8, 3, 3}), {}, 1e-4},
+      {Op::Conv2DBackpropFilter,
+       {F({5, 8, 32, 32}), F({5, 4, 32, 32})},
+       with(conv_attrs({1, 1}, {1, 1, 1, 1}), "filter_shape", Shape{4, 8, 3, 3}),
+       {},
+       1e-4},
   };
   uint64_t seed = 40;
   for (const OpCase& oc : edge) {
@@ -215,7 +273,8 @@ TEST_CASE("window kernels match the interpreter on padding, strides, ties and Na
     if (oc.op != Op::MaxPool2D && oc.op != Op::MaxPool2DGrad) continue;
     // Ties everywhere (the first maximum wins) and NaNs in some windows (the first NaN wins).
     float* x = inputs[0].data<float>();
-    for (int64_t i = 0; i < inputs[0].numel(); ++i) x[i] = static_cast<float>(i % 3);
+    for (int64_t i = 0; i < inputs[0].numel(); ++i)
+      x[i] = static_cast<float>(i % 3);
     x[5] = std::nanf("1");
     x[9] = -std::nanf("2");
     x[inputs[0].numel() - 1] = std::nanf("3");
@@ -228,9 +287,11 @@ TEST_CASE("GEMM updates accumulate into their output and match the interpreter",
     const char* name;
     bool product_on_left, subtract, scaled, in_place_read; // in_place_read: the GEMM reads P itself
   };
-  for (Form form : {Form{"P - s*(X^T D)", false, true, true, false}, Form{"P + X^T D", false, false, false, false},
-                    Form{"X^T D - P", true, true, false, false}, Form{"s*(X^T D) + P", true, false, true, false},
-                    Form{"P - P^T P (reads P: not fused)", false, true, false, true}}) {
+  for (Form form :
+       {Form{"P - s*(X^T D)", false, true, true, false},
+        Form{"P + X^T D", false, false, false, false}, Form{"X^T D - P", true, true, false, false},
+        Form{"s*(X^T D) + P", true, false, true, false},
+        Form{"P - P^T P (reads P: not fused)", false, true, false, true}}) {
     INFO(form.name);
     ir::Module m;
     ir::Function* fn = m.add_function("main");
@@ -241,7 +302,8 @@ TEST_CASE("GEMM updates accumulate into their output and match the interpreter",
     Attrs swap{{"perm", std::vector<int64_t>{1, 0}}};
     ir::Value* product = form.in_place_read ? b.op(Op::MatMul, {b.op(Op::Transpose, {p}, swap), p})
                                             : b.op(Op::MatMul, {b.op(Op::Transpose, {x}, swap), d});
-    if (form.scaled) product = b.op(Op::Mul, {product, b.constant(Literal::scalar(DType::F32, 0.01))});
+    if (form.scaled)
+      product = b.op(Op::Mul, {product, b.constant(Literal::scalar(DType::F32, 0.01))});
     Op op = form.subtract ? Op::Sub : Op::Add;
     ir::Value* out = form.product_on_left ? b.op(op, {product, p}) : b.op(op, {p, product});
     fn->add_output("new_p", out);
@@ -276,7 +338,8 @@ TEST_CASE("sums of matmuls accumulate into one output, alone or as an update", "
       ir::Value* term = b.op(Op::MatMul, {b.op(Op::Transpose, {h}, swap), g});
       sum = sum ? b.op(Op::Add, {sum, term}) : term;
     }
-    ir::Value* out = as_update ? b.op(Op::Sub, {p, b.op(Op::Mul, {sum, b.scalar(DType::F32, 0.5)})}) : sum;
+    ir::Value* out =
+        as_update ? b.op(Op::Sub, {p, b.op(Op::Mul, {sum, b.scalar(DType::F32, 0.5)})}) : sum;
     fn->add_output("out", out);
     auto inputs = test::random_inputs(*fn, 9);
     CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");

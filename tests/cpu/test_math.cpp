@@ -26,7 +26,8 @@ Accuracy measure(Op op, double lo, double hi, double (*reference)(double), int64
   auto exe = compile(*fn, {.target = "cpu"});
   Tensor in(DType::F32, {n});
   float* p = in.data<float>();
-  for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(lo + (hi - lo) * static_cast<double>(i) / (n - 1));
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = static_cast<float>(lo + (hi - lo) * static_cast<double>(i) / (n - 1));
   Tensor out = exe->run(std::vector<Tensor>{in})[0];
   const float* y = out.data<float>();
   Accuracy acc;
@@ -54,8 +55,9 @@ TEST_CASE("polynomial transcendentals are accurate against libm", "[cpu][math]")
   Accuracy t = measure(Op::Tanh, -10.0, 10.0, tanh_ref);
   Accuracy s = measure(Op::Sigmoid, -30.0, 30.0, sigmoid_ref);
   Accuracy r = measure(Op::Erf, -5.0, 5.0, erf_ref);
-  WARN("exp max_rel=" << e.max_rel << " log max_rel=" << std::max(l1.max_rel, l2.max_rel) << " tanh max_abs="
-                      << t.max_abs << " sigmoid max_abs=" << s.max_abs << " erf max_abs=" << r.max_abs);
+  WARN("exp max_rel=" << e.max_rel << " log max_rel=" << std::max(l1.max_rel, l2.max_rel)
+                      << " tanh max_abs=" << t.max_abs << " sigmoid max_abs=" << s.max_abs
+                      << " erf max_abs=" << r.max_abs);
   CHECK(e.max_rel < 2e-7);
   CHECK(l1.max_rel < 2e-7);
   CHECK(l2.max_rel < 2e-7);

@@ -20,8 +20,10 @@ TEST_CASE("compiled results are bit-identical with 1 and 2 threads", "[cpu][thre
   ir::Value* y = b.op(Op::Tanh, {b.op(Op::Add, {b.op(Op::Mul, {x, a}), x})});
   ir::Value* h = b.op(Op::MatMul, {y, w});
   fn->add_output("h", b.op(Op::Sigmoid, {h}));
-  fn->add_output("row_sums", b.op(Op::ReduceSum, {y}, {{"axes", std::vector<int64_t>{1}}, {"keepdims", false}}));
-  fn->add_output("col_max", b.op(Op::ReduceMax, {h}, {{"axes", std::vector<int64_t>{0}}, {"keepdims", false}}));
+  fn->add_output("row_sums", b.op(Op::ReduceSum, {y},
+                                  {{"axes", std::vector<int64_t>{1}}, {"keepdims", false}}));
+  fn->add_output("col_max", b.op(Op::ReduceMax, {h},
+                                 {{"axes", std::vector<int64_t>{0}}, {"keepdims", false}}));
 
   auto inputs = test::random_inputs(*fn, 42);
   auto exe = compile(*fn, {.target = "cpu"});

@@ -29,11 +29,11 @@ constexpr double kRtol = 1e-4;
 constexpr double kAtol = 1e-5;
 
 struct TorchCase {
-  std::string model;     // <model>.onnx
-  std::string name;      // prefix of the .npy files
+  std::string model; // <model>.onnx
+  std::string name;  // prefix of the .npy files
   std::vector<std::string> inputs;
   std::vector<std::string> outputs;
-  bool free_batch;       // the model's batch dimension is symbolic ("batch")
+  bool free_batch; // the model's batch dimension is symbolic ("batch")
 };
 
 const std::vector<TorchCase>& torch_cases() {
@@ -48,17 +48,19 @@ const std::vector<TorchCase>& torch_cases() {
   return cases;
 }
 
-std::string data_path(const std::string& file) { return loom::test::source_path("tests/data/onnx_torch/" + file); }
+std::string data_path(const std::string& file) {
+  return loom::test::source_path("tests/data/onnx_torch/" + file);
+}
 
 // The element-by-element comparison with the worst errors.
 struct Comparison {
   bool types_match = false;
-  int64_t failures = 0;       // elements outside atol + rtol |e|
-  int64_t worst_index = -1;   // largest |a - e| / (atol + rtol |e|)
+  int64_t failures = 0;     // elements outside atol + rtol |e|
+  int64_t worst_index = -1; // largest |a - e| / (atol + rtol |e|)
   double worst_ratio = 0;
-  double max_abs = 0;         // max |a - e|
-  double max_rel = 0;         // max |a - e| / |e| over elements with e != 0
-  std::string message;        // "" when close
+  double max_abs = 0;  // max |a - e|
+  double max_rel = 0;  // max |a - e| / |e| over elements with e != 0
+  std::string message; // "" when close
 };
 
 Comparison compare(const Tensor& actual, const Tensor& expected) {
@@ -84,9 +86,10 @@ Comparison compare(const Tensor& actual, const Tensor& expected) {
   if (c.failures > 0) {
     std::ostringstream m;
     m.precision(9);
-    m << c.failures << " of " << actual.numel() << " elements differ; worst is element " << c.worst_index
-      << ": got " << actual.at(c.worst_index) << ", expected " << expected.at(c.worst_index)
-      << " (max abs error " << c.max_abs << ", max rel error " << c.max_rel << ")";
+    m << c.failures << " of " << actual.numel() << " elements differ; worst is element "
+      << c.worst_index << ": got " << actual.at(c.worst_index) << ", expected "
+      << expected.at(c.worst_index) << " (max abs error " << c.max_abs << ", max rel error "
+      << c.max_rel << ")";
     c.message = m.str();
   }
   return c;
@@ -97,13 +100,16 @@ loom::OnnxImportOptions import_options(const TorchCase& tc, const loom::TensorMa
   // What `--shape x=d0,d1,...` does in the tools: the symbolic batch size comes from
   // the input's shape. Shape-valued inputs are not involved (nothing in known_inputs).
   if (tc.free_batch)
-    for (const auto& [name, tensor] : inputs) options.input_shapes[name] = tensor.shape();
+    for (const auto& [name, tensor] : inputs)
+      options.input_shapes[name] = tensor.shape();
   return options;
 }
 
-loom::TensorMap read_tensors(const TorchCase& tc, const std::string& kind, const std::vector<std::string>& names) {
+loom::TensorMap read_tensors(const TorchCase& tc, const std::string& kind,
+                             const std::vector<std::string>& names) {
   loom::TensorMap tensors;
-  for (const std::string& name : names) tensors[name] = loom::read_npy(data_path(tc.name + "." + kind + "." + name + ".npy"));
+  for (const std::string& name : names)
+    tensors[name] = loom::read_npy(data_path(tc.name + "." + kind + "." + name + ".npy"));
   return tensors;
 }
 
@@ -120,7 +126,8 @@ TEST_CASE("PyTorch exports: import, compile and match PyTorch's outputs", "[onnx
       DYNAMIC_SECTION(tc.name << " on " << target) {
         loom::TensorMap inputs = read_tensors(tc, "input", tc.inputs);
         loom::TensorMap expected = read_tensors(tc, "output", tc.outputs);
-        auto module = loom::import_onnx_file(data_path(tc.model + ".onnx"), import_options(tc, inputs));
+        auto module =
+            loom::import_onnx_file(data_path(tc.model + ".onnx"), import_options(tc, inputs));
         REQUIRE(module->functions().size() == 1);
         auto exe = loom::compile(*module->functions().at(0), {.target = target});
         REQUIRE(exe->target() == target);
@@ -145,15 +152,17 @@ TEST_CASE("PyTorch exports: import, compile and match PyTorch's outputs", "[onnx
           CHECK(c.types_match);
           CHECK(c.failures == 0);
           if (report_requested())
-            std::printf("%-20s %-6s %-4s max_abs=%.3g max_rel=%.3g worst=%.3g of tolerance\n", tc.name.c_str(),
-                        target.c_str(), name.c_str(), c.max_abs, c.max_rel, c.worst_ratio);
+            std::printf("%-20s %-6s %-4s max_abs=%.3g max_rel=%.3g worst=%.3g of tolerance\n",
+                        tc.name.c_str(), target.c_str(), name.c_str(), c.max_abs, c.max_rel,
+                        c.worst_ratio);
         }
       }
     }
   }
 }
 
-TEST_CASE("PyTorch exports: the free batch dimension needs a size and follows it", "[onnx][torch]") {
+TEST_CASE("PyTorch exports: the free batch dimension needs a size and follows it",
+          "[onnx][torch]") {
   // Without a shape for 'x' the error names the input and torch's symbol.
   try {
     loom::import_onnx_file(data_path("resnet_block.onnx"));
@@ -180,7 +189,8 @@ TEST_CASE("PyTorch exports: the comparison catches a wrong output", "[onnx][torc
     for (const auto& [name, e] : read_tensors(tc, "output", tc.outputs)) {
       INFO(tc.name << " output " << name);
       double max_abs = 0;
-      for (int64_t i = 0; i < e.numel(); ++i) max_abs = std::max(max_abs, std::fabs(e.at(i)));
+      for (int64_t i = 0; i < e.numel(); ++i)
+        max_abs = std::max(max_abs, std::fabs(e.at(i)));
       CHECK(max_abs > 1e-2);
       Tensor off = e.clone();
       int64_t i = off.numel() / 2;

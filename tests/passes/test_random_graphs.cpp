@@ -20,7 +20,6 @@
 
 using namespace loom;
 
-
 TEST_CASE("the O2 pipeline preserves results of 500 random graphs", "[passes][property]") {
   constexpr uint32_t kGraphs = 500;
   int fused_graphs = 0, in_place_updates = 0;

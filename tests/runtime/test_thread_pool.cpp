@@ -18,9 +18,11 @@ TEST_CASE("every chunk of every job runs exactly once", "[runtime][threads]") {
     bool all_once = true;
     for (int job = 0; job < 20000; ++job) {
       int64_t chunks = 1 + job % 37;
-      for (int64_t c = 0; c < chunks; ++c) runs[c] = 0;
+      for (int64_t c = 0; c < chunks; ++c)
+        runs[c] = 0;
       pool.run(chunks, [&](int64_t c) { runs[c].fetch_add(1); });
-      for (int64_t c = 0; c < chunks; ++c) all_once = all_once && runs[c].load() == 1;
+      for (int64_t c = 0; c < chunks; ++c)
+        all_once = all_once && runs[c].load() == 1;
       expected_total += chunks;
     }
     CHECK(all_once);
@@ -32,9 +34,11 @@ TEST_CASE("jobs see their own body and wait for all chunks", "[runtime][threads]
   ThreadPool pool(2);
   std::vector<int64_t> out(16, 0);
   for (int64_t job = 1; job <= 5000; ++job) {
-    pool.run(16, [&, job](int64_t c) { out[c] = job * 100 + c; }); // a stale body would write an old job
+    pool.run(
+        16, [&, job](int64_t c) { out[c] = job * 100 + c; }); // a stale body would write an old job
     bool ok = true;
-    for (int64_t c = 0; c < 16; ++c) ok = ok && out[c] == job * 100 + c;
+    for (int64_t c = 0; c < 16; ++c)
+      ok = ok && out[c] == job * 100 + c;
     REQUIRE(ok);
   }
 }
@@ -42,8 +46,11 @@ TEST_CASE("jobs see their own body and wait for all chunks", "[runtime][threads]
 TEST_CASE("a nested parallel loop runs inline on the calling chunk", "[runtime][threads]") {
   ThreadPool pool(2);
   std::vector<std::atomic<int>> inner(8 * 8);
-  pool.run(8, [&](int64_t outer) { pool.run(8, [&](int64_t c) { inner[outer * 8 + c].fetch_add(1); }); });
+  pool.run(8, [&](int64_t outer) {
+    pool.run(8, [&](int64_t c) { inner[outer * 8 + c].fetch_add(1); });
+  });
   bool all_once = true;
-  for (auto& v : inner) all_once = all_once && v.load() == 1;
+  for (auto& v : inner)
+    all_once = all_once && v.load() == 1;
   CHECK(all_once);
 }

@@ -59,10 +59,13 @@ void check_function(const ir::Function& fn, const std::vector<Tensor>& inputs,
   for (const ir::Module* copy : {copies.from_text.get(), copies.from_proto.get()}) {
     std::vector<Tensor> again = interp::evaluate(same_function(*copy, fn.name()), inputs);
     REQUIRE(again.size() == got.size());
-    for (size_t i = 0; i < got.size(); ++i) CHECK(again[i].bit_equal(got[i]));
+    for (size_t i = 0; i < got.size(); ++i)
+      CHECK(again[i].bit_equal(got[i]));
   }
 }
 
-Tensor load_test_npy(const std::string& relative) { return read_npy(source_path("tests/data/" + relative + ".npy")); }
+Tensor load_test_npy(const std::string& relative) {
+  return read_npy(source_path("tests/data/" + relative + ".npy"));
+}
 
 } // namespace loom::test

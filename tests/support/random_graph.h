@@ -53,7 +53,8 @@ private:
   }
 
   ir::Value* param(Shape s) {
-    ir::Value* p = fn_->add_param("p" + std::to_string(fn_->params().size()), random_graph_f32(std::move(s)));
+    ir::Value* p =
+        fn_->add_param("p" + std::to_string(fn_->params().size()), random_graph_f32(std::move(s)));
     return p;
   }
 
@@ -254,6 +255,5 @@ private:
   std::vector<ir::Value*> pool_;
   int64_t dims_[3] = {1, 1, 1};
 };
-
 
 } // namespace loom::test

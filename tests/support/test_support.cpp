@@ -6,9 +6,13 @@
 
 namespace loom::test {
 
-std::string source_path(const std::string& relative) { return std::string(LOOM_SOURCE_DIR) + "/" + relative; }
+std::string source_path(const std::string& relative) {
+  return std::string(LOOM_SOURCE_DIR) + "/" + relative;
+}
 
-std::string bin_path(const std::string& program) { return std::string(LOOM_BINARY_DIR) + "/bin/" + program; }
+std::string bin_path(const std::string& program) {
+  return std::string(LOOM_BINARY_DIR) + "/bin/" + program;
+}
 
 CommandResult run_command(const std::string& command) {
   CommandResult r{0, false, ""};
@@ -16,7 +20,8 @@ CommandResult run_command(const std::string& command) {
   if (!pipe) return {-1, false, "popen failed"};
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0)
+    r.output.append(buf, n);
   int status = pclose(pipe);
   if (WIFSIGNALED(status)) {
     r.signaled = true;
@@ -29,7 +34,8 @@ CommandResult run_command(const std::string& command) {
   return r;
 }
 
-std::string compare_tensors(const Tensor& actual, const Tensor& expected, double rtol, double atol) {
+std::string compare_tensors(const Tensor& actual, const Tensor& expected, double rtol,
+                            double atol) {
   if (actual.dtype() != expected.dtype() || actual.shape() != expected.shape())
     return "type mismatch: got " + actual.type().str() + ", expected " + expected.type().str();
   for (int64_t i = 0; i < actual.numel(); ++i) {

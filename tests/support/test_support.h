@@ -13,7 +13,7 @@ std::string source_path(const std::string& relative);
 std::string bin_path(const std::string& program);
 
 struct CommandResult {
-  int exit_code;   // -1 if killed by a signal
+  int exit_code; // -1 if killed by a signal
   bool signaled;
   std::string output; // stdout and stderr together
 };

@@ -11,7 +11,8 @@
 using namespace loom;
 namespace fs = std::filesystem;
 
-TEST_CASE("loom-run runs a PyTorch-exported ResNet block with a free batch dimension", "[tools][onnx]") {
+TEST_CASE("loom-run runs a PyTorch-exported ResNet block with a free batch dimension",
+          "[tools][onnx]") {
   fs::path out_root = fs::temp_directory_path() / "loom_tools_onnx_torch";
   std::string model = test::source_path("tests/data/onnx_torch/resnet_block.onnx");
   for (const std::string batch : {"batch2", "batch5"}) {
@@ -20,8 +21,9 @@ TEST_CASE("loom-run runs a PyTorch-exported ResNet block with a free batch dimen
       fs::path out = out_root / (batch + "_" + target);
       fs::remove_all(out);
       std::string prefix = test::source_path("tests/data/onnx_torch/resnet_block." + batch);
-      auto r = test::run_command(test::bin_path("loom-run") + " '" + model + "' --input x='" + prefix +
-                                 ".input.x.npy' --output-dir '" + out.string() + "' --target=" + target);
+      auto r =
+          test::run_command(test::bin_path("loom-run") + " '" + model + "' --input x='" + prefix +
+                            ".input.x.npy' --output-dir '" + out.string() + "' --target=" + target);
       INFO(r.output);
       REQUIRE(r.exit_code == 0);
       Tensor y = read_npy((out / "y.npy").string());
