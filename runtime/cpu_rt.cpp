@@ -63,9 +63,11 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
 
 void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,
                     int64_t n, int64_t k, int64_t batch_rank, const int64_t* out_batch_dims,
-                    const int64_t* a_strides, const int64_t* b_strides, double alpha, double beta) {
+                    const int64_t* a_strides, const int64_t* b_strides, int64_t lda, int64_t ldb,
+                    double alpha, double beta) {
   bool ta = flags & 1, tb = flags & 2;
-  int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  if (lda == 0) lda = ta ? m : k;
+  if (ldb == 0) ldb = tb ? k : n;
   for_each_batch(batch_rank, out_batch_dims, a_strides, b_strides,
                  [&](int64_t batch, int64_t a_off, int64_t b_off) {
                    if (dtype == 0)

@@ -8,6 +8,7 @@
 #include "codegen/cpu/gemm_update.h"
 #include "codegen/cpu/llvm_util.h"
 #include "codegen/cpu/loop_kernel.h"
+#include "codegen/cpu/matrix_view.h"
 #include "ir/builder.h"
 #include "ir/clone.h"
 #include "ir/error.h"
@@ -59,7 +60,7 @@ public:
 
   LoweredProgram run() {
     find_gemm_updates();
-    find_absorbed_transposes();
+    find_absorbed_views();
     assign_homes();
     int index = 0;
     for (const auto& node : fn_.nodes())
@@ -90,7 +91,8 @@ private:
     int index = 0;
     auto read_at = [&](const ir::Value* v, int at) {
       last_use[v] = at;
-      if (absorbed_.count(v->def())) last_use[transpose_source_of(*v->def())] = at; // read in place
+      if (auto view = views_.find(v); view != views_.end())
+        last_use[view->second.source] = at; // read in place
     };
     for (const auto& node : fn_.nodes()) {
       for (const ir::Value* v : node->operands())
@@ -241,21 +243,44 @@ private:
     lower_on_interpreter(n, name);
   }
 
-  // A consumer needs an absorbed transpose's own bytes after all (a fallback path):
-  // compute it now into fresh arena space.
-  void materialize(const ir::Node& transpose) {
-    absorbed_.erase(&transpose);
-    arena_offset_[transpose.result()] = arena_bytes_;
-    arena_bytes_ += align_up(std::max<int64_t>(transpose.result()->type().nbytes(), 1));
-    lower_node(transpose, -1);
+  // A consumer needs an absorbed view's own bytes after all (a fallback path): compute
+  // the node now into fresh arena space.
+  void materialize(const ir::Node& node) {
+    absorbed_.erase(&node);
+    for (int r = 0; r < node.num_results(); ++r) {
+      views_.erase(node.result(r));
+      arena_offset_[node.result(r)] = arena_bytes_;
+      arena_bytes_ += align_up(std::max<int64_t>(node.result(r)->type().nbytes(), 1));
+    }
+    lower_node(node, -1);
   }
 
-  // The value whose buffer holds `v` transposed in its last two axes, if `v` is an
-  // absorbed transpose (or a fusion parameter bound to one); else null.
-  const ir::Value* transposed_source(const ir::Value* v) const {
-    if (auto it = transposed_override_.find(v); it != transposed_override_.end()) return it->second;
-    if (buffer_override_.count(v)) return nullptr;
-    return absorbed_.count(v->def()) ? transpose_source_of(*v->def()) : nullptr;
+  // The view through which a matmul operand is read in place, if it is an absorbed
+  // view (or a fusion parameter bound to one).
+  std::optional<MatrixView> operand_view(const ir::Value* v) const {
+    if (auto it = view_override_.find(v); it != view_override_.end()) return it->second;
+    if (buffer_override_.count(v)) return std::nullopt;
+    if (auto it = views_.find(v); it != views_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  // The operand's buffer (at the view's offset) and its GEMM transpose flag and leading
+  // dimension (0: dense).
+  struct GemmOperand {
+    llvm::Value* pointer;
+    bool transposed;
+    int64_t ld;
+  };
+  GemmOperand gemm_operand(const ir::Value* v) {
+    std::optional<MatrixView> view = operand_view(v);
+    if (!view) return {buffer(v), false, 0};
+    llvm::Value* base = buffer(view->source);
+    llvm::Value* p =
+        view->offset == 0
+            ? base
+            : b_.CreateConstInBoundsGEP1_64(llvm::Type::getIntNTy(ctx_, 8 * dtype_size(v->dtype())),
+                                            base, view->offset);
+    return {p, view->transposed, view->ld};
   }
 
   void lower_matmul(const ir::Node& n, double alpha = 1.0, double beta = 0.0) {
@@ -288,62 +313,82 @@ private:
         "loom_rt_matmul",
         llvm::FunctionType::get(b_.getVoidTy(),
                                 {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_,
-                                 ptr_, b_.getDoubleTy(), b_.getDoubleTy()},
+                                 ptr_, i64_, i64_, b_.getDoubleTy(), b_.getDoubleTy()},
                                 false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
-    // A transpose of the last two axes feeding the matmul is read in place (GEMM flags).
-    const ir::Value* ta = transposed_source(n.operand(0));
-    const ir::Value* tb = transposed_source(n.operand(1));
-    int flags = (ta ? 1 : 0) | (tb ? 2 : 0);
-    b_.CreateCall(matmul, {b_.getInt32(dtype), b_.getInt32(flags), buffer(ta ? ta : n.operand(0)),
-                           buffer(tb ? tb : n.operand(1)), buffer(n.result()), b_.getInt64(m),
-                           b_.getInt64(nn), b_.getInt64(k), b_.getInt64(batch_rank), dims_g, as_g,
-                           bs_g, llvm::ConstantFP::get(b_.getDoubleTy(), alpha),
+    // Views feeding the matmul (transposes, row slices) are read in place.
+    GemmOperand ga = gemm_operand(n.operand(0)), gb = gemm_operand(n.operand(1));
+    int flags = (ga.transposed ? 1 : 0) | (gb.transposed ? 2 : 0);
+    b_.CreateCall(matmul, {b_.getInt32(dtype), b_.getInt32(flags), ga.pointer, gb.pointer,
+                           buffer(n.result()), b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k),
+                           b_.getInt64(batch_rank), dims_g, as_g, bs_g, b_.getInt64(ga.ld),
+                           b_.getInt64(gb.ld), llvm::ConstantFP::get(b_.getDoubleTy(), alpha),
                            llvm::ConstantFP::get(b_.getDoubleTy(), beta)});
     ++library_calls_;
   }
 
-  // Transposes of the last two axes whose every user is a matmul operand (directly, or
-  // as the core matmul operand of a contraction fusion) are not materialized.
-  // The operand a node transposes in its last two axes (f32/f64), if that is all the
-  // node does: a transpose, or a loop fusion whose body is one such transpose.
-  static const ir::Value* transpose_source_of(const ir::Node& node) {
-    const ir::Node* t = &node;
-    if (node.op() == Op::Fusion) {
-      t = nullptr;
-      for (const auto& inner : node.body()->nodes()) {
-        if (inner->op() == Op::Parameter) continue;
-        if (t) return nullptr;
-        t = inner.get();
+  // Nodes whose every result is a matrix view (codegen/cpu/matrix_view.h) read only as
+  // matmul operands (directly, or as the core matmul operand of a contraction fusion)
+  // are not materialized: the GEMMs read their sources in place.
+  void find_absorbed_views() {
+    for (const auto& node : fn_.nodes()) {
+      if (node->op() == Op::Parameter || node->op() == Op::Constant || node->num_results() == 0)
+        continue;
+      std::vector<MatrixView> found;
+      bool absorb = true;
+      for (int r = 0; r < node->num_results() && absorb; ++r) {
+        const ir::Value* v = node->result(r);
+        std::optional<MatrixView> view = matrix_view(v);
+        if (!view || v->uses().empty()) {
+          absorb = false;
+          break;
+        }
+        // A donated parameter must not be overwritten before a deferred read happens.
+        int overwritten_at =
+            donated_.count(view->source) ? donated_.at(view->source) : fn_.num_nodes();
+        for (const ir::Use& u : v->uses())
+          absorb = absorb && u.user && reads_as_matmul_operand(*u.user, u.index) &&
+                   read_index(*u.user) < overwritten_at;
+        found.push_back(*view);
       }
-      if (!t || t->op() != Op::Transpose || node.num_operands() != 1) return nullptr;
+      if (!absorb) continue;
+      absorbed_.insert(node.get());
+      for (int r = 0; r < node->num_results(); ++r)
+        views_[node->result(r)] = found[r];
     }
-    if (t->op() != Op::Transpose) return nullptr;
-    DType dt = t->result()->dtype();
-    if (dt != DType::F32 && dt != DType::F64) return nullptr;
-    const auto& perm = t->attrs().get_ints("transpose", "perm");
-    int64_t r = static_cast<int64_t>(perm.size());
-    bool swaps_last_two = r >= 2 && perm[r - 1] == r - 2 && perm[r - 2] == r - 1;
-    for (int64_t d = 0; d + 2 < r; ++d)
-      swaps_last_two = swaps_last_two && perm[d] == d;
-    if (!swaps_last_two) return nullptr;
-    return node.operand(0); // a one-transpose fusion's body reads its only operand
+    skip_bypassed_producers();
   }
 
-  // Transposes of the last two axes whose every user is a matmul operand (directly, or
-  // as the core matmul operand of a contraction fusion) are not materialized.
-  void find_absorbed_transposes() {
-    for (const auto& node : fn_.nodes()) {
-      const ir::Value* source = transpose_source_of(*node);
-      if (!source || node->num_results() != 1 || node->result()->uses().empty()) continue;
-      // A donated parameter must not be overwritten before a deferred read happens.
-      int overwritten_at = donated_.count(source) ? donated_.at(source) : fn_.num_nodes();
-      bool all_matmul = true;
-      for (const ir::Use& u : node->result()->uses())
-        all_matmul = all_matmul && u.user && reads_as_matmul_operand(*u.user, u.index) &&
-                     read_index(*u.user) < overwritten_at;
-      if (all_matmul) absorbed_.insert(node.get());
+  // A node read only by absorbed views that reach past it (a slice feeding a reshape
+  // that a GEMM reads in place) is never read: it is not computed either.
+  void skip_bypassed_producers() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto& node : fn_.nodes()) {
+        if (node->op() == Op::Parameter || node->op() == Op::Constant ||
+            absorbed_.count(node.get()))
+          continue;
+        bool bypassed = node->num_results() > 0;
+        for (int r = 0; r < node->num_results() && bypassed; ++r) {
+          const ir::Value* v = node->result(r);
+          if (v->uses().empty()) bypassed = false;
+          for (const ir::Use& u : v->uses())
+            bypassed = bypassed && u.user && absorbed_.count(u.user) && read_past(*u.user, *node);
+        }
+        if (!bypassed) continue;
+        absorbed_.insert(node.get());
+        changed = true;
+      }
     }
+  }
+
+  // Whether the absorbed node's views read their sources without reading `producer`.
+  bool read_past(const ir::Node& absorbed, const ir::Node& producer) const {
+    for (int r = 0; r < absorbed.num_results(); ++r) {
+      auto it = views_.find(absorbed.result(r));
+      if (it != views_.end() && it->second.source->def() == &producer) return false;
+    }
+    return true;
   }
 
   static const ir::Node* core_contraction(const ir::Node& fusion) {
@@ -473,29 +518,28 @@ private:
     buffer_override_[core->result()] = buffer(fusion.result());
     bool lowered = core->op() == Op::MatMul ? (lower_matmul(*core), true) : lower_window_op(*core);
     buffer_override_.clear();
-    transposed_override_.clear();
+    view_override_.clear();
     if (!lowered) return false;
     if (body.outputs()[0].value == core->result()) return true; // no epilogue
 
     LoopKernel k = loop_kernel(name, *epilogue);
     std::vector<const ir::Value*> values;
-    for (const ir::Value* operand : fusion.operands()) // absorbed transposes are not read here
-      values.push_back(absorbed_.count(operand->def()) ? transpose_source_of(*operand->def())
-                                                       : operand);
+    for (const ir::Value* operand : fusion.operands()) // absorbed views are not read here
+      values.push_back(views_.count(operand) ? views_.at(operand).source : operand);
     values.push_back(fusion.result()); // acc, read in place
     values.push_back(fusion.result()); // out
     call_kernel(k, values, fusion);
     return true;
   }
 
-  // A fusion body's parameters read the fusion operands' buffers (absorbed transposes:
-  // their sources, through the GEMM flags).
+  // A fusion body's parameters read the fusion operands' buffers (absorbed views: their
+  // sources, through the GEMM's flags, leading dimension and offset).
   void bind_body_params(const ir::Node& fusion) {
     const ir::Function& body = *fusion.body();
     for (size_t i = 0; i < body.params().size(); ++i) {
       const ir::Value* operand = fusion.operand(static_cast<int>(i));
-      if (absorbed_.count(operand->def())) {
-        transposed_override_[body.params()[i]] = transpose_source_of(*operand->def());
+      if (views_.count(operand)) {
+        view_override_[body.params()[i]] = views_.at(operand);
         buffer_override_[body.params()[i]] = nullptr; // never read directly
       } else if (fused_into_.count(operand->def())) {
         buffer_override_[body.params()[i]] = nullptr; // a product accumulated, never stored
@@ -515,7 +559,8 @@ private:
       bool safe = true;
       for (const GemmTerm& t : u->terms)
         for (const ir::Value* v : {t.a, t.b}) {
-          const ir::Value* source = transpose_source_of(*v->def());
+          std::optional<MatrixView> view = matrix_view(v);
+          const ir::Value* source = view ? view->source : nullptr;
           for (const ir::Value* read : {v, source})
             if (read && donated_.count(read) && donated_.at(read) <= at) safe = false;
         }
@@ -555,7 +600,7 @@ private:
       buffer_override_[t.matmul->result()] = out;
       lower_matmul(*t.matmul, u.alpha, i == 0 ? first_beta : 1.0);
       buffer_override_.clear();
-      transposed_override_.clear();
+      view_override_.clear();
     }
   }
 
@@ -678,9 +723,10 @@ private:
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_cache_;
   // Body values of a contraction fusion mapped to the fusion's buffers while lowering it.
   std::unordered_map<const ir::Value*, llvm::Value*> buffer_override_;
-  std::unordered_map<const ir::Value*, const ir::Value*> transposed_override_;
+  std::unordered_map<const ir::Value*, MatrixView> view_override_;
   std::unordered_map<std::string, LoopKernel> kernel_cache_; // body text -> kernel
-  std::unordered_set<const ir::Node*> absorbed_;
+  std::unordered_set<const ir::Node*> absorbed_;             // nodes whose results are all views
+  std::unordered_map<const ir::Value*, MatrixView> views_;   // results of absorbed nodes
   std::unordered_map<const ir::Node*, GemmAccumulation> updates_; // node -> the GEMMs computing it
   std::unordered_map<const ir::Node*, const ir::Node*>
       fused_into_; // product -> update node // transposes read in place by GEMMs

@@ -353,3 +353,43 @@ TEST_CASE("sums of matmuls accumulate into one output, alone or as an update", "
     CHECK(llvm_ir.find("parallel_for") == std::string::npos); // no loop kernel adds the products
   }
 }
+
+TEST_CASE("matmul operands that only re-index a buffer are read in place", "[cpu]") {
+  // x[:, t, :]^T g_t summed over t (an RNN's input-weight gradient), x[::2, 1, :] g, and
+  // x[:, 0, ::2]^T g (the last axis strided: not a view, materialized).
+  ir::Module m;
+  ir::Function* fn = m.add_function("main");
+  ir::Value* x = fn->add_param("x", F({6, 3, 8}));
+  ir::Builder b(*fn);
+  auto slice = [&](ir::Value* v, std::vector<int64_t> start, std::vector<int64_t> stop,
+                   std::vector<int64_t> step) {
+    return b.op(Op::Slice, {v}, {{"start", start}, {"stop", stop}, {"step", step}});
+  };
+  auto reshape = [&](ir::Value* v, std::vector<int64_t> shape) {
+    return b.op(Op::Reshape, {v}, {{"shape", shape}});
+  };
+  Attrs swap{{"perm", std::vector<int64_t>{1, 0}}};
+  ir::Value* sum = nullptr;
+  for (int64_t t = 0; t < 3; ++t) {
+    ir::Value* g = fn->add_param("g" + std::to_string(t), F({6, 5}));
+    ir::Value* xt = reshape(slice(x, {0, t, 0}, {6, t + 1, 8}, {1, 1, 1}), {6, 8});
+    ir::Value* term = b.op(Op::MatMul, {b.op(Op::Transpose, {xt}, swap), g});
+    sum = sum ? b.op(Op::Add, {sum, term}) : term;
+  }
+  fn->add_output("weight_grad", sum);
+  ir::Value* w = fn->add_param("w", F({8, 5}));
+  fn->add_output("every_other_row",
+                 b.op(Op::MatMul, {reshape(slice(x, {0, 1, 0}, {6, 2, 8}, {2, 1, 1}), {3, 8}), w}));
+  ir::Value* h = fn->add_param("h", F({6, 5}));
+  ir::Value* strided = reshape(slice(x, {0, 0, 0}, {6, 1, 8}, {1, 1, 2}), {6, 4});
+  fn->add_output("strided_columns", b.op(Op::MatMul, {b.op(Op::Transpose, {strided}, swap), h}));
+  auto inputs = test::random_inputs(*fn, 21);
+  CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
+  // Only the strided-columns operand needs a copy (one loop kernel).
+  std::string llvm_ir = codegen::emit_cpu_llvm_ir(*fn, {});
+  size_t kernels = 0;
+  for (size_t at = llvm_ir.find("call void @loom_rt_parallel_for"); at != std::string::npos;
+       at = llvm_ir.find("call void @loom_rt_parallel_for", at + 1))
+    ++kernels;
+  CHECK(kernels == 1);
+}
