@@ -380,6 +380,10 @@ TEST_CASE("matmul operands that only re-index a buffer are read in place", "[cpu
   ir::Value* w = fn->add_param("w", F({8, 5}));
   fn->add_output("every_other_row",
                  b.op(Op::MatMul, {reshape(slice(x, {0, 1, 0}, {6, 2, 8}, {2, 1, 1}), {3, 8}), w}));
+  ir::Value* batched = fn->add_param("batched", F({2, 8, 5})); // a view broadcast over a batch
+  fn->add_output(
+      "broadcast_view",
+      b.op(Op::MatMul, {reshape(slice(x, {0, 2, 0}, {6, 3, 8}, {1, 1, 1}), {6, 8}), batched}));
   ir::Value* h = fn->add_param("h", F({6, 5}));
   ir::Value* strided = reshape(slice(x, {0, 0, 0}, {6, 1, 8}, {1, 1, 2}), {6, 4});
   fn->add_output("strided_columns", b.op(Op::MatMul, {b.op(Op::Transpose, {strided}, swap), h}));
