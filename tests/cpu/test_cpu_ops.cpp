@@ -47,6 +47,13 @@ Attrs with(Attrs a, const std::string& k, AttrValue v) {
   return a;
 }
 
+size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
 std::vector<OpCase> cases() {
   std::vector<OpCase> c;
   InputDomain positive{0.05, 4.0};
@@ -344,11 +351,7 @@ TEST_CASE("sums of matmuls accumulate into one output, alone or as an update", "
     auto inputs = test::random_inputs(*fn, 9);
     CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
     std::string llvm_ir = codegen::emit_cpu_llvm_ir(*fn, {});
-    size_t calls = 0;
-    for (size_t at = llvm_ir.find("call void @loom_rt_matmul"); at != std::string::npos;
-         at = llvm_ir.find("call void @loom_rt_matmul", at + 1))
-      ++calls;
-    CHECK(calls == 3);
+    CHECK(occurrences(llvm_ir, "call void @loom_rt_matmul") == 3);
     CHECK((llvm_ir.find("copy_acc") != std::string::npos) == as_update);
     CHECK(llvm_ir.find("parallel_for") == std::string::npos); // no loop kernel adds the products
   }
@@ -391,9 +394,5 @@ TEST_CASE("matmul operands that only re-index a buffer are read in place", "[cpu
   CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
   // Only the strided-columns operand needs a copy (one loop kernel).
   std::string llvm_ir = codegen::emit_cpu_llvm_ir(*fn, {});
-  size_t kernels = 0;
-  for (size_t at = llvm_ir.find("call void @loom_rt_parallel_for"); at != std::string::npos;
-       at = llvm_ir.find("call void @loom_rt_parallel_for", at + 1))
-    ++kernels;
-  CHECK(kernels == 1);
+  CHECK(occurrences(llvm_ir, "call void @loom_rt_parallel_for") == 1);
 }
