@@ -230,6 +230,11 @@ TEST_CASE("transposes feeding matmuls are read in place and stay correct", "[cpu
 
 TEST_CASE("window kernels match the interpreter on padding, strides, ties and NaNs", "[cpu]") {
   std::vector<OpCase> edge = {
+      // 2x2 windows of stride 2, tiling the input or leaving an odd last row and column out.
+      {Op::MaxPool2D, {F({2, 3, 8, 6})}, pool_attrs({2, 2}, {2, 2})},
+      {Op::MaxPool2DGrad, {F({2, 3, 8, 6}), F({2, 3, 4, 3})}, pool_attrs({2, 2}, {2, 2})},
+      {Op::MaxPool2D, {F({1, 2, 7, 5})}, pool_attrs({2, 2}, {2, 2})},
+      {Op::MaxPool2DGrad, {F({1, 2, 7, 5}), F({1, 2, 3, 2})}, pool_attrs({2, 2}, {2, 2})},
       {Op::MaxPool2D, {F({2, 3, 7, 6})}, pool_attrs({3, 3}, {2, 2}, {1, 1, 1, 1})},
       {Op::MaxPool2DGrad,
        {F({1, 2, 7, 6}), F({1, 2, 4, 3})},
