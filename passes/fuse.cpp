@@ -169,4 +169,9 @@ int count_kernels(const ir::Function& fn) {
                                         [](const auto& n) { return is_kernel(*n); }));
 }
 
+bool is_fusion_of_kind(const ir::Node& node, std::string_view kind) {
+  return node.op() == Op::Fusion && node.attrs().has("kind") &&
+         node.attrs().get_string("fusion", "kind") == kind;
+}
+
 } // namespace loom::passes

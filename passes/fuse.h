@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string_view>
+
 #include "ir/ir.h"
 
 namespace loom::passes {
@@ -10,6 +12,9 @@ namespace loom::passes {
 // are the matmul/conv2d operands); body outputs are the node's results. Fusion nodes
 // already present are left alone. Returns true if anything changed.
 bool fuse(ir::Function& fn);
+
+// Whether `node` is a fusion node of the given kind: "loop", "reduction" or "contraction".
+bool is_fusion_of_kind(const ir::Node& node, std::string_view kind);
 
 // Whether a top-level node is a kernel launch of its own: anything but parameters,
 // constants (the constant pool) and reshapes (views of their operand's bytes).

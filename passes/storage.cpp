@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "passes/fuse.h"
+
 namespace loom::passes::storage {
 
 int64_t aligned_bytes(const TensorType& t) {
@@ -75,9 +77,7 @@ bool reaches_output(const ir::Value* root) {
 bool can_overwrite_operand(const ir::Node& node, int operand, int result) {
   if (node.result(result)->type() != node.operand(operand)->type()) return false;
   if (node.op() != Op::Fusion) return has_trait(node.op(), kElementwise);
-  const Attrs& attrs = node.attrs();
-  if (!node.body() || !attrs.has("kind") || attrs.get_string("fusion", "kind") != "loop")
-    return false;
+  if (!node.body() || !is_fusion_of_kind(node, "loop")) return false;
   return elementwise_only_from(node.body()->params().at(operand));
 }
 

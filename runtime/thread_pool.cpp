@@ -13,7 +13,7 @@
 namespace loom {
 
 namespace {
-constexpr int kSpinsBeforeSleep = 1 << 14; // ~100 us of pause instructions
+constexpr int kSpinsBeforeSleep = 1 << 14; // pause instructions: ~370 us on the Zen 5 host
 // A ticket: job (24 bits) | chunk count (20 bits) | next chunk (20 bits).
 constexpr int64_t kMaxChunks = (1 << 20) - 1;
 uint64_t job_of(uint64_t ticket) { return ticket >> 40; }

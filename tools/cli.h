@@ -54,6 +54,19 @@ public:
     ++pos_;
     return true;
   }
+  // The current argument as the tool's one model file: an unknown option or a second
+  // model is an error.
+  void take_model(std::string& model, const char* usage) {
+    std::string a = next();
+    if (a.starts_with("-"))
+      throw_error(ErrorCode::InvalidArgument, "unknown option " + a + "\n" + usage);
+    if (!model.empty()) throw_error(ErrorCode::InvalidArgument, "more than one model given");
+    model = a;
+  }
+  static void require_model(const std::string& model, const char* usage) {
+    if (model.empty())
+      throw_error(ErrorCode::InvalidArgument, std::string("no model given\n") + usage);
+  }
   // On --help or -h: prints the usage and exits with 0.
   void exit_on_help(const char* usage) {
     if (!flag("--help") && !flag("-h")) return;

@@ -59,16 +59,10 @@ Options parse_options(int argc, char** argv) {
       if (o.bench < 1)
         loom::throw_error(loom::ErrorCode::InvalidArgument, "--bench expects a positive count");
     } else {
-      std::string a = args.next();
-      if (a.starts_with("-"))
-        loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
-      if (!o.model.empty())
-        loom::throw_error(loom::ErrorCode::InvalidArgument, "more than one model given");
-      o.model = a;
+      args.take_model(o.model, kUsage);
     }
   }
-  if (o.model.empty())
-    loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no model given\n") + kUsage);
+  loom::cli::Args::require_model(o.model, kUsage);
   return o;
 }
 

@@ -54,17 +54,10 @@ Options parse(int argc, char** argv) {
       o.entry = *v;
     else if (auto v = args.value("--shape"))
       o.onnx.input_shapes.insert(loom::cli::parse_shape_flag(*v));
-    else {
-      std::string a = args.next();
-      if (a.starts_with("-"))
-        loom::throw_error(loom::ErrorCode::InvalidArgument, "unknown option " + a + "\n" + kUsage);
-      if (!o.model.empty())
-        loom::throw_error(loom::ErrorCode::InvalidArgument, "more than one model given");
-      o.model = a;
-    }
+    else
+      args.take_model(o.model, kUsage);
   }
-  if (o.model.empty())
-    loom::throw_error(loom::ErrorCode::InvalidArgument, std::string("no model given\n") + kUsage);
+  loom::cli::Args::require_model(o.model, kUsage);
   if (o.target != "cpu")
     loom::throw_error(loom::ErrorCode::Unsupported,
                       "unknown target '" + o.target + "' (available: cpu)");

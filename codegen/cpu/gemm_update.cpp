@@ -2,24 +2,14 @@
 
 #include <functional>
 
+#include "passes/fuse.h"
+#include "passes/rewrite_util.h"
+
 namespace loom::codegen {
 
 namespace {
 
-bool is_fusion_of_kind(const ir::Node& n, const char* kind) {
-  return n.op() == Op::Fusion && n.attrs().has("kind") &&
-         n.attrs().get_string("fusion", "kind") == kind;
-}
-
-// The value of a scalar constant (possibly broadcast), if v is one.
-std::optional<double> scalar_constant(const ir::Value* v) {
-  const ir::Node* n = v->def();
-  if (n->op() == Op::BroadcastTo) n = n->operand(0)->def();
-  if (n->op() != Op::Constant) return std::nullopt;
-  const Literal& lit = n->attrs().get_literal("constant", "value");
-  if (lit.type().numel() != 1) return std::nullopt;
-  return lit.as_double(0);
-}
+using passes::is_fusion_of_kind;
 
 bool plain_matmul(const ir::Node& n) {
   DType dt = n.result()->dtype();
@@ -77,7 +67,7 @@ bool match_sum(const ir::Node& product, GemmAccumulation& acc, double& scale,
   if (root->def()->op() == Op::Mul) {
     const ir::Node& mul = *root->def();
     for (int side = 0; side < 2; ++side)
-      if (std::optional<double> s = scalar_constant(mul.operand(1 - side))) {
+      if (std::optional<double> s = passes::splat_value(mul.operand(1 - side))) {
         scale = *s;
         root = mul.operand(side);
         break;

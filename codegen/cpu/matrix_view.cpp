@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "passes/fuse.h"
+
 namespace loom::codegen {
 
 namespace {
@@ -117,8 +119,7 @@ std::optional<MatrixView> matrix_view(const ir::Value* v) {
   const ir::Value* at = v;
   for (;;) {
     const ir::Node& n = *at->def();
-    if (n.op() == Op::Fusion && n.attrs().has("kind") &&
-        n.attrs().get_string("fusion", "kind") == "loop") {
+    if (passes::is_fusion_of_kind(n, "loop")) {
       const ir::Value* inner = n.body()->outputs()[at->result_index()].value;
       while (inner->def()->op() != Op::Parameter) {
         const ir::Node& b = *inner->def();

@@ -15,6 +15,7 @@
 #include "ir/printer.h"
 #include "ir/serialize.h"
 #include "ir/shape_rules.h"
+#include "passes/fuse.h"
 
 namespace loom::codegen {
 
@@ -226,16 +227,13 @@ private:
     }
     if (lower_window_op(n)) return;
     if (n.op() == Op::ScatterAdd && lower_scatter_add(n)) return;
-    if (n.op() == Op::Fusion && n.attrs().has("kind") &&
-        n.attrs().get_string("fusion", "kind") == "contraction" && lower_contraction(n, name))
-      return;
+    if (passes::is_fusion_of_kind(n, "contraction") && lower_contraction(n, name)) return;
     const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
-    std::string kind = n.attrs().has("kind") ? n.attrs().get_string("fusion", "kind") : "";
     if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) ||
                   has_trait(n.op(), kReduction) || has_trait(n.op(), kRandom) ||
                   n.op() == Op::Iota || n.op() == Op::OneHot))
       body = wrap_node(scratch_, n, name);
-    if (body && kind != "contraction" && can_lower_loop_body(*body)) {
+    if (body && !passes::is_fusion_of_kind(n, "contraction") && can_lower_loop_body(*body)) {
       LoopKernel k = loop_kernel(name, *body);
       call_kernel(k, kernel_buffers(n), n);
       return;
@@ -404,9 +402,7 @@ private:
   static bool reads_as_matmul_operand(const ir::Node& user, int index) {
     if (user.op() == Op::MatMul)
       return user.result()->dtype() == DType::F32 || user.result()->dtype() == DType::F64;
-    if (user.op() != Op::Fusion || !user.attrs().has("kind") ||
-        user.attrs().get_string("fusion", "kind") != "contraction")
-      return false;
+    if (!passes::is_fusion_of_kind(user, "contraction")) return false;
     const ir::Node* core = core_contraction(user);
     if (!core || core->op() != Op::MatMul) return false;
     const ir::Value* param = user.body()->params()[index];

@@ -69,28 +69,38 @@ template <typename T> void scale_only(int64_t m, int64_t n, T* c, int64_t ldc, T
       c[i * ldc + j] = beta == T(0) ? T(0) : beta * c[i * ldc + j];
 }
 
+void blas_gemm(CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t m, int64_t n, int64_t k, float alpha,
+               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+               int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, x, y, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void blas_gemm(CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t m, int64_t n, int64_t k, double alpha,
+               const double* a, int64_t lda, const double* b, int64_t ldb, double beta, double* c,
+               int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, x, y, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <typename T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T* c, int64_t ldc, T alpha, T beta) {
+  if (k == 0) return scale_only(m, n, c, ldc, beta);
+  blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
+          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk,
+                        const T* aa, int64_t la, const T* bb, int64_t lb, T* cc, int64_t lc) {
+            blas_gemm(x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
+          });
+}
+
 } // namespace
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
            const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
-  if (k == 0) return scale_only(m, n, c, ldc, beta);
-  blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
-          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk,
-                        const float* aa, int64_t la, const float* bb, int64_t lb, float* cc,
-                        int64_t lc) {
-            cblas_sgemm(CblasRowMajor, x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
-          });
+  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
 }
 
 void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
            const double* b, int64_t ldb, double* c, int64_t ldc, double alpha, double beta) {
-  if (k == 0) return scale_only(m, n, c, ldc, beta);
-  blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
-          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk,
-                        const double* aa, int64_t la, const double* bb, int64_t lb, double* cc,
-                        int64_t lc) {
-            cblas_dgemm(CblasRowMajor, x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
-          });
+  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
 }
 
 } // namespace loom::cpu

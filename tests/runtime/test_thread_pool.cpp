@@ -14,7 +14,6 @@ TEST_CASE("every chunk of every job runs exactly once", "[runtime][threads]") {
     ThreadPool pool(threads);
     INFO("threads " << threads);
     std::vector<std::atomic<int>> runs(64);
-    int64_t expected_total = 0;
     bool all_once = true;
     for (int job = 0; job < 20000; ++job) {
       int64_t chunks = 1 + job % 37;
@@ -23,10 +22,8 @@ TEST_CASE("every chunk of every job runs exactly once", "[runtime][threads]") {
       pool.run(chunks, [&](int64_t c) { runs[c].fetch_add(1); });
       for (int64_t c = 0; c < chunks; ++c)
         all_once = all_once && runs[c].load() == 1;
-      expected_total += chunks;
     }
     CHECK(all_once);
-    CHECK(expected_total > 0);
   }
 }
 
