@@ -28,6 +28,10 @@ std::string emit_cpu_llvm_ir(const ir::Function& fn, const CpuOptions& options =
 int64_t emit_cpu_object(const ir::Function& fn, const std::string& path,
                         const CpuOptions& options = {});
 
+// The CPU backend's rewrites that run before loom's pass pipeline (compile_cpu and
+// the emitters run them too; tools that print the optimized IR call this first).
+void prepare_for_cpu(ir::Function& fn);
+
 // Which ops the CPU backend lowers to generated code or calls for directly (the rest
 // run on the interpreter's kernels inside compiled executables).
 bool cpu_supports(Op op);

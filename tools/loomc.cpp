@@ -137,6 +137,7 @@ int run(int argc, char** argv) {
 
   if (o.time_passes || o.mem_report || o.emit == "ir") {
     auto copy = loom::ir::clone_function_as_module(fn);
+    loom::codegen::prepare_for_cpu(*copy->functions()[0]);
     loom::passes::PipelineOptions options;
     options.time_passes = o.time_passes;
     auto result = loom::passes::run_pipeline(*copy->functions()[0],

@@ -22,6 +22,7 @@
 
 #include <unistd.h>
 
+#include "codegen/cpu/direct_conv.h"
 #include "codegen/cpu/loop_kernel.h"
 #include "codegen/cpu/program.h"
 #include "ir/clone.h"
@@ -99,10 +100,17 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
 }
 
+} // namespace
+
+void prepare_for_cpu(ir::Function& fn) { pad_direct_convolutions(fn); }
+
+namespace {
+
 // The function after loom's own pass pipeline.
 std::unique_ptr<ir::Module> prepare(const ir::Function& fn, const CpuOptions& options) {
   auto module = ir::clone_function_as_module(fn);
   ir::Function& copy = *module->functions()[0];
+  prepare_for_cpu(copy);
   passes::run_pipeline(copy, passes::level_pipeline(options.pipeline));
   return module;
 }

@@ -33,7 +33,7 @@ llvm::Type* register_type(llvm::LLVMContext& ctx, DType dt) {
 bool lowerable_dtype(DType dt) { return dt != DType::F16 && dt != DType::BF16; }
 
 void emit_loop(llvm::IRBuilder<>& b, llvm::Value* begin, llvm::Value* end,
-               const std::function<void(llvm::Value* iv)>& body, const char* name) {
+               const std::function<void(llvm::Value* iv)>& body, const char* name, bool fold_tail) {
   llvm::Function* fn = b.GetInsertBlock()->getParent();
   llvm::LLVMContext& ctx = fn->getContext();
   llvm::BasicBlock* pre = b.GetInsertBlock();
@@ -50,7 +50,15 @@ void emit_loop(llvm::IRBuilder<>& b, llvm::Value* begin, llvm::Value* end,
   llvm::Value* next =
       b.CreateAdd(iv, llvm::ConstantInt::get(iv->getType(), 1), "", /*NUW=*/true, /*NSW=*/true);
   iv->addIncoming(next, b.GetInsertBlock());
-  b.CreateBr(header);
+  llvm::BranchInst* latch = b.CreateBr(header);
+  if (fold_tail) {
+    llvm::Metadata* predicate[] = {llvm::MDString::get(ctx, "llvm.loop.vectorize.predicate.enable"),
+                                   llvm::ConstantAsMetadata::get(b.getTrue())};
+    llvm::Metadata* ops[] = {nullptr, llvm::MDNode::get(ctx, predicate)};
+    llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx, ops);
+    loop_id->replaceOperandWith(0, loop_id);
+    latch->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
+  }
   b.SetInsertPoint(exit);
 }
 

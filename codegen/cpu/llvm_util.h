@@ -19,9 +19,12 @@ llvm::Type* register_type(llvm::LLVMContext& ctx, DType dt);
 bool lowerable_dtype(DType dt);
 
 // Emits `for (iv = begin; iv < end; ++iv) body(iv)` at the builder's position and
-// leaves the builder after the loop.
+// leaves the builder after the loop. `fold_tail`: asks the vectorizer to run the last
+// iterations as one masked vector iteration instead of a scalar remainder (for short
+// loops whose body is long).
 void emit_loop(llvm::IRBuilder<>& b, llvm::Value* begin, llvm::Value* end,
-               const std::function<void(llvm::Value* iv)>& body, const char* name = "i");
+               const std::function<void(llvm::Value* iv)>& body, const char* name = "i",
+               bool fold_tail = false);
 
 // Polynomial approximations of transcendental functions that vectorize (f32), or
 // libm calls (f64). See codegen/cpu/math.cpp for accuracy.

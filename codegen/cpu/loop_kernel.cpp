@@ -1,6 +1,7 @@
 #include "codegen/cpu/loop_kernel.h"
 
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
 
 #include <algorithm>
 #include <array>
@@ -67,7 +68,39 @@ bool is_reduce(Op op) {
   return op == Op::ReduceSum || op == Op::ReduceMax || op == Op::ReduceMin || op == Op::ReduceProd;
 }
 
+// A conv2d's window attributes.
+struct ConvWindow {
+  int64_t groups, sh, sw, pt, pl, dh, dw;
+  explicit ConvWindow(const ir::Node& n) {
+    const Attrs& a = n.attrs();
+    const auto& strides = a.get_ints("conv2d", "strides");
+    const auto& pads = a.get_ints("conv2d", "pads");
+    const auto& dilations = a.get_ints("conv2d", "dilations");
+    groups = a.get_int("conv2d", "groups");
+    sh = strides[0], sw = strides[1], pt = pads[0], pl = pads[1];
+    dh = dilations[0], dw = dilations[1];
+  }
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); } // b > 0
+
+// Output columns j of a conv2d whose filter column q reads inside x: [lo, hi), maybe empty.
+std::pair<int64_t, int64_t> conv_valid_columns(const ir::Node& conv, int64_t q) {
+  ConvWindow win(conv);
+  int64_t width = conv.operand(0)->shape()[3], outputs = conv.result()->shape()[3];
+  int64_t offset = q * win.dw - win.pl;
+  int64_t lo = std::max<int64_t>(0, ceil_div(-offset, win.sw));
+  int64_t hi = std::min(outputs, ceil_div(width - offset, win.sw));
+  return {lo, std::max(lo, hi)};
+}
+
 } // namespace
+
+bool is_direct_conv(const ir::Node& n) {
+  if (n.op() != Op::Conv2D || !is_float(n.result()->dtype())) return false;
+  const Shape& w = n.operand(1)->shape();
+  return w[1] * w[2] * w[3] <= kDirectConvTaps;
+}
 
 bool loop_kernel_computes(Op op) {
   if (has_trait(op, kElementwise)) return has_scalar_lowering(op);
@@ -94,6 +127,7 @@ bool lowerable_node(const ir::Node& n) {
   for (const ir::Value* v : n.operands())
     if (!lowerable_dtype(v->dtype())) return false;
   Op op = n.op();
+  if (op == Op::Conv2D) return is_direct_conv(n);
   bool integer = n.num_operands() > 0 && !is_float(n.operand(0)->dtype());
   if ((op == Op::Div || op == Op::Pow) && integer)
     return false; // run-time errors live in the interpreter
@@ -208,8 +242,10 @@ private:
     switch (n.op()) {
     case Op::Parameter: {
       size_t slot = param_slot(v);
-      return to_register(
-          b_.CreateLoad(memory_type(ctx_, dt), element_ptr(param_ptrs_[slot], dt, shape, idx)), dt);
+      llvm::LoadInst* load =
+          b_.CreateLoad(memory_type(ctx_, dt), element_ptr(param_ptrs_[slot], dt, shape, idx));
+      if (outputs_scope_) load->setMetadata(llvm::LLVMContext::MD_noalias, outputs_scope_);
+      return to_register(load, dt);
     }
     case Op::Constant:
       return constant_value(n.attrs().get_literal("constant", "value"), dt, idx);
@@ -251,6 +287,8 @@ private:
       return gather(n, idx);
     case Op::Concat:
       return concat(n, idx);
+    case Op::Conv2D:
+      return direct_conv(n, idx);
     case Op::Select: {
       llvm::Value* c = emit(n.operand(0), broadcast_index(n.operand(0)->shape(), idx));
       llvm::Value* a = emit(n.operand(1), broadcast_index(n.operand(1)->shape(), idx));
@@ -455,6 +493,10 @@ public:
     scopes_.back()[Key{v, idx}] = value;
     scopes_.back()[Key{v, broadcast_index(v->shape(), idx)}] = value;
   }
+  // Tells LLVM that parameter loads never read what the kernel's stores (tagged with
+  // this scope) write, so loop-invariant loads leave the loop and vectorizing needs no
+  // run-time overlap checks.
+  void set_outputs_scope(llvm::MDNode* scope) { outputs_scope_ = scope; }
   void push_scope() { scopes_.emplace_back(); }
   void pop_scope() { scopes_.pop_back(); }
 
@@ -527,6 +569,79 @@ private:
       offset += len;
     }
     return result;
+  }
+
+  // y[b, o, i, j] = sum over the filter taps (c, p, q) of
+  //   x[b, g*cg + c, i*sh - pt + p*dh, j*sw - pl + q*dw] * w[o, c, p, q]
+  // unrolled over (p, q, c) into kConvChains multiply-add chains, tap t on chain t mod
+  // kConvChains, added up at the end (short dependency chains; a fixed order). Taps
+  // reading the padding add nothing, as in the interpreter. Along the segment's j (see
+  // set_segment) a tap is known inside or outside here.
+  llvm::Value* direct_conv(const ir::Node& n, const Index& idx) {
+    constexpr int kConvChains = 4;
+    ConvWindow win(n);
+    const Shape& xs = n.operand(0)->shape();
+    const Shape& ws = n.operand(1)->shape();
+    DType dt = n.result()->dtype();
+    int64_t cg = ws[1], og = ws[0] / win.groups;
+    llvm::Value* first_channel =
+        win.groups == 1 ? i64(0) : b_.CreateMul(b_.CreateUDiv(idx[1], i64(og)), i64(cg));
+    std::vector<llvm::Value*> chains(kConvChains, scalar_constant(dt, 0.0, 0));
+    int64_t tap = 0;
+    for (int64_t p = 0; p < ws[2]; ++p) {
+      int64_t first_row = p * win.dh - win.pt;
+      int64_t last_row = (n.result()->shape()[2] - 1) * win.sh + first_row;
+      llvm::Value* row = b_.CreateAdd(b_.CreateMul(idx[2], i64(win.sh)), i64(first_row));
+      bool rows_inside = first_row >= 0 && last_row < xs[2];
+      llvm::Value* row_inside = rows_inside ? b_.getTrue() : b_.CreateICmpULT(row, i64(xs[2]));
+      if (!rows_inside) row = clamp_index(row, xs[2]);
+      for (int64_t q = 0; q < ws[3]; ++q) {
+        llvm::Value* col =
+            b_.CreateAdd(b_.CreateMul(idx[3], i64(win.sw)), i64(q * win.dw - win.pl));
+        auto [lo, hi] = conv_valid_columns(n, q);
+        bool col_inside = lo == 0 && hi == n.result()->shape()[3];
+        if (idx[3] == segment_j_) {
+          if (segment_hi_ <= lo || segment_lo_ >= hi) continue; // all padding
+          col_inside = col_inside || (segment_lo_ >= lo && segment_hi_ <= hi);
+        }
+        llvm::Value* inside =
+            col_inside ? row_inside : b_.CreateAnd(row_inside, b_.CreateICmpULT(col, i64(xs[3])));
+        for (int64_t c = 0; c < cg; ++c, ++tap) {
+          Index at = {idx[0], b_.CreateAdd(first_channel, i64(c)), row, col};
+          llvm::Value* xv = col_inside ? emit(n.operand(0), at) : emit_if(inside, n.operand(0), at);
+          llvm::Value* wv = emit(n.operand(1), {idx[1], i64(c), i64(p), i64(q)});
+          llvm::Value*& chain = chains[tap % kConvChains];
+          llvm::Value* next =
+              b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {xv->getType()}, {xv, wv, chain});
+          chain = rows_inside && col_inside ? next : b_.CreateSelect(inside, next, chain);
+        }
+      }
+    }
+    llvm::Value* sum = chains[0];
+    for (int k = 1; k < kConvChains; ++k)
+      sum = b_.CreateFAdd(sum, chains[k]);
+    return sum;
+  }
+
+  // v at idx where `condition` holds, else zero; v is only read under the condition
+  // (the vectorizer turns this into a masked load).
+  llvm::Value* emit_if(llvm::Value* condition, const ir::Value* v, const Index& idx) {
+    llvm::BasicBlock* from = b_.GetInsertBlock();
+    llvm::Function* fn = from->getParent();
+    auto* then = llvm::BasicBlock::Create(ctx_, "if", fn);
+    auto* join = llvm::BasicBlock::Create(ctx_, "if.join", fn);
+    b_.CreateCondBr(condition, then, join);
+    b_.SetInsertPoint(then);
+    scopes_.emplace_back(); // values computed here do not dominate later uses
+    llvm::Value* value = emit(v, idx);
+    scopes_.pop_back();
+    llvm::BasicBlock* then_end = b_.GetInsertBlock();
+    b_.CreateBr(join);
+    b_.SetInsertPoint(join);
+    llvm::PHINode* phi = b_.CreatePHI(value->getType(), 2);
+    phi->addIncoming(value, then_end);
+    phi->addIncoming(llvm::Constant::getNullValue(value->getType()), from);
+    return phi;
   }
 
   llvm::Value* reduce(const ir::Node& n, const Index& out_idx) {
@@ -739,6 +854,7 @@ private:
   std::vector<std::map<Key, llvm::Value*>> scopes_;
   std::map<const void*, llvm::GlobalVariable*> globals_;
   bool can_fail_ = false;
+  llvm::MDNode* outputs_scope_ = nullptr;
   llvm::Value* segment_j_ = nullptr;
   int64_t segment_lo_ = 0, segment_hi_ = 0;
 };
@@ -935,6 +1051,17 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
   std::vector<const ir::Node*> columns = column_reductions(body, shape);
   RowSpace space = row_space(shape, columns.empty() ? 4096 : kColumnTile);
   std::vector<int64_t> segments = last_axis_segments(body, shape);
+  bool has_direct_conv = std::any_of(body.nodes().begin(), body.nodes().end(),
+                                     [](const auto& n) { return is_direct_conv(*n); });
+  // A kernel holding a convolution never writes over its inputs: the memory plan only
+  // overwrites operands of elementwise nodes and loop fusions (passes/storage.cpp).
+  llvm::MDNode* outputs_scope = nullptr;
+  if (has_direct_conv) {
+    llvm::MDBuilder md(ctx);
+    llvm::MDNode* domain = md.createAnonymousAliasScopeDomain("loom.kernel");
+    outputs_scope = llvm::MDNode::get(ctx, {md.createAnonymousAliasScope(domain, "outputs")});
+    em.set_outputs_scope(outputs_scope);
+  }
   emit_loop(
       b, begin, end,
       [&](llvm::Value* row) {
@@ -962,7 +1089,8 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
             llvm::Value* p =
                 b.CreateInBoundsGEP(memory_type(ctx, v->dtype()), ptrs[body.params().size() + o],
                                     b.CreateAdd(out_row, j));
-            b.CreateStore(value, p);
+            llvm::StoreInst* store = b.CreateStore(value, p);
+            if (outputs_scope) store->setMetadata(llvm::LLVMContext::MD_alias_scope, outputs_scope);
           }
         };
         if (!columns.empty()) {
@@ -986,7 +1114,7 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
                 "seg");
           }
         } else {
-          emit_loop(b, lo, hi, store_outputs, "j");
+          emit_loop(b, lo, hi, store_outputs, "j", has_direct_conv);
         }
       },
       "row");

@@ -35,6 +35,14 @@ bool has_scalar_lowering(Op op);
 // Whether a loop kernel body can hold this op (for dtypes it lowers).
 bool loop_kernel_computes(Op op);
 
+// Convolutions with at most this many filter taps per output (input channels per group
+// x kernel height x kernel width) are computed inside loop kernels, unrolled and fused
+// with their epilogue; larger ones call the runtime's im2col + GEMM (docs/cpu.md).
+constexpr int64_t kDirectConvTaps = 32;
+
+// Whether a node is a conv2d that loop kernels compute directly.
+bool is_direct_conv(const ir::Node& n);
+
 LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
                             const ir::Function& body);
 

@@ -231,9 +231,10 @@ private:
     const ir::Function* body = n.op() == Op::Fusion ? n.body() : nullptr;
     if (!body && (has_trait(n.op(), kElementwise) || has_trait(n.op(), kLayout) ||
                   has_trait(n.op(), kReduction) || has_trait(n.op(), kRandom) ||
-                  n.op() == Op::Iota || n.op() == Op::OneHot))
+                  n.op() == Op::Iota || n.op() == Op::OneHot || is_direct_conv(n)))
       body = wrap_node(scratch_, n, name);
-    if (body && !passes::is_fusion_of_kind(n, "contraction") && can_lower_loop_body(*body)) {
+    // Contraction fusions get here when their core is a direct convolution.
+    if (body && can_lower_loop_body(*body)) {
       LoopKernel k = loop_kernel(name, *body);
       call_kernel(k, kernel_buffers(n), n);
       return;
@@ -481,7 +482,8 @@ private:
       if (core) return false;
       core = inner.get();
     }
-    if (!core || fusion.num_results() != 1 || fusion.result()->type() != core->result()->type())
+    if (!core || is_direct_conv(*core) || fusion.num_results() != 1 ||
+        fusion.result()->type() != core->result()->type())
       return false;
     for (const ir::Value* v : core->operands())
       if (v->def()->op() != Op::Parameter) return false;
@@ -608,7 +610,8 @@ private:
 
   // Convolutions and pooling in f32 call the runtime's im2col/GEMM and pooling loops.
   bool lower_window_op(const ir::Node& n) {
-    if (n.num_operands() == 0 || n.operand(0)->dtype() != DType::F32) return false;
+    if (n.num_operands() == 0 || n.operand(0)->dtype() != DType::F32 || is_direct_conv(n))
+      return false;
     const Attrs& a = n.attrs();
     std::string op(n.name());
     std::vector<int64_t> params;
