@@ -100,12 +100,6 @@ void optimize(llvm::Module& m, llvm::TargetMachine& tm) {
   pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(m, mam);
 }
 
-} // namespace
-
-void prepare_for_cpu(ir::Function& fn) { pad_direct_convolutions(fn); }
-
-namespace {
-
 // The function after loom's own pass pipeline.
 std::unique_ptr<ir::Module> prepare(const ir::Function& fn, const CpuOptions& options) {
   auto module = ir::clone_function_as_module(fn);
@@ -323,6 +317,8 @@ int64_t emit_cpu_object(const ir::Function& fn, const std::string& path,
   out.flush();
   return c.program.arena_bytes;
 }
+
+void prepare_for_cpu(ir::Function& fn) { pad_direct_convolutions(fn); }
 
 bool cpu_supports(Op op) {
   // Generated loop kernels and library calls; other ops run through interpreter kernels.

@@ -68,38 +68,30 @@ bool is_reduce(Op op) {
   return op == Op::ReduceSum || op == Op::ReduceMax || op == Op::ReduceMin || op == Op::ReduceProd;
 }
 
-// A conv2d's window attributes.
+// The window attributes of an unpadded conv2d.
 struct ConvWindow {
-  int64_t groups, sh, sw, pt, pl, dh, dw;
+  int64_t groups, sh, sw, dh, dw;
   explicit ConvWindow(const ir::Node& n) {
     const Attrs& a = n.attrs();
     const auto& strides = a.get_ints("conv2d", "strides");
-    const auto& pads = a.get_ints("conv2d", "pads");
     const auto& dilations = a.get_ints("conv2d", "dilations");
     groups = a.get_int("conv2d", "groups");
-    sh = strides[0], sw = strides[1], pt = pads[0], pl = pads[1];
-    dh = dilations[0], dw = dilations[1];
+    sh = strides[0], sw = strides[1], dh = dilations[0], dw = dilations[1];
   }
 };
 
-int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); } // b > 0
-
-// Output columns j of a conv2d whose filter column q reads inside x: [lo, hi), maybe empty.
-std::pair<int64_t, int64_t> conv_valid_columns(const ir::Node& conv, int64_t q) {
-  ConvWindow win(conv);
-  int64_t width = conv.operand(0)->shape()[3], outputs = conv.result()->shape()[3];
-  int64_t offset = q * win.dw - win.pl;
-  int64_t lo = std::max<int64_t>(0, ceil_div(-offset, win.sw));
-  int64_t hi = std::min(outputs, ceil_div(width - offset, win.sw));
-  return {lo, std::max(lo, hi)};
-}
-
 } // namespace
 
-bool is_direct_conv(const ir::Node& n) {
+bool is_small_conv(const ir::Node& n) {
   if (n.op() != Op::Conv2D || !is_float(n.result()->dtype())) return false;
   const Shape& w = n.operand(1)->shape();
   return w[1] * w[2] * w[3] <= kDirectConvTaps;
+}
+
+bool is_direct_conv(const ir::Node& n) {
+  const auto& pads = n.op() == Op::Conv2D ? n.attrs().get_ints("conv2d", "pads") : Shape{};
+  return is_small_conv(n) &&
+         std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });
 }
 
 bool loop_kernel_computes(Op op) {
@@ -572,48 +564,29 @@ private:
   }
 
   // y[b, o, i, j] = sum over the filter taps (c, p, q) of
-  //   x[b, g*cg + c, i*sh - pt + p*dh, j*sw - pl + q*dw] * w[o, c, p, q]
+  //   x[b, g*cg + c, i*sh + p*dh, j*sw + q*dw] * w[o, c, p, q]
   // unrolled over (p, q, c) into kConvChains multiply-add chains, tap t on chain t mod
-  // kConvChains, added up at the end (short dependency chains; a fixed order). Taps
-  // reading the padding add nothing, as in the interpreter. Along the segment's j (see
-  // set_segment) a tap is known inside or outside here.
+  // kConvChains, added up at the end (short dependency chains; a fixed order). Direct
+  // convolutions are unpadded (prepare_for_cpu), so every tap reads inside x.
   llvm::Value* direct_conv(const ir::Node& n, const Index& idx) {
     constexpr int kConvChains = 4;
     ConvWindow win(n);
-    const Shape& xs = n.operand(0)->shape();
     const Shape& ws = n.operand(1)->shape();
-    DType dt = n.result()->dtype();
     int64_t cg = ws[1], og = ws[0] / win.groups;
     llvm::Value* first_channel =
         win.groups == 1 ? i64(0) : b_.CreateMul(b_.CreateUDiv(idx[1], i64(og)), i64(cg));
-    std::vector<llvm::Value*> chains(kConvChains, scalar_constant(dt, 0.0, 0));
+    std::vector<llvm::Value*> chains(kConvChains, scalar_constant(n.result()->dtype(), 0.0, 0));
     int64_t tap = 0;
     for (int64_t p = 0; p < ws[2]; ++p) {
-      int64_t first_row = p * win.dh - win.pt;
-      int64_t last_row = (n.result()->shape()[2] - 1) * win.sh + first_row;
-      llvm::Value* row = b_.CreateAdd(b_.CreateMul(idx[2], i64(win.sh)), i64(first_row));
-      bool rows_inside = first_row >= 0 && last_row < xs[2];
-      llvm::Value* row_inside = rows_inside ? b_.getTrue() : b_.CreateICmpULT(row, i64(xs[2]));
-      if (!rows_inside) row = clamp_index(row, xs[2]);
+      llvm::Value* row = b_.CreateAdd(b_.CreateMul(idx[2], i64(win.sh)), i64(p * win.dh));
       for (int64_t q = 0; q < ws[3]; ++q) {
-        llvm::Value* col =
-            b_.CreateAdd(b_.CreateMul(idx[3], i64(win.sw)), i64(q * win.dw - win.pl));
-        auto [lo, hi] = conv_valid_columns(n, q);
-        bool col_inside = lo == 0 && hi == n.result()->shape()[3];
-        if (idx[3] == segment_j_) {
-          if (segment_hi_ <= lo || segment_lo_ >= hi) continue; // all padding
-          col_inside = col_inside || (segment_lo_ >= lo && segment_hi_ <= hi);
-        }
-        llvm::Value* inside =
-            col_inside ? row_inside : b_.CreateAnd(row_inside, b_.CreateICmpULT(col, i64(xs[3])));
+        llvm::Value* col = b_.CreateAdd(b_.CreateMul(idx[3], i64(win.sw)), i64(q * win.dw));
         for (int64_t c = 0; c < cg; ++c, ++tap) {
-          Index at = {idx[0], b_.CreateAdd(first_channel, i64(c)), row, col};
-          llvm::Value* xv = col_inside ? emit(n.operand(0), at) : emit_if(inside, n.operand(0), at);
+          llvm::Value* xv =
+              emit(n.operand(0), {idx[0], b_.CreateAdd(first_channel, i64(c)), row, col});
           llvm::Value* wv = emit(n.operand(1), {idx[1], i64(c), i64(p), i64(q)});
           llvm::Value*& chain = chains[tap % kConvChains];
-          llvm::Value* next =
-              b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {xv->getType()}, {xv, wv, chain});
-          chain = rows_inside && col_inside ? next : b_.CreateSelect(inside, next, chain);
+          chain = b_.CreateIntrinsic(llvm::Intrinsic::fmuladd, {xv->getType()}, {xv, wv, chain});
         }
       }
     }
@@ -621,27 +594,6 @@ private:
     for (int k = 1; k < kConvChains; ++k)
       sum = b_.CreateFAdd(sum, chains[k]);
     return sum;
-  }
-
-  // v at idx where `condition` holds, else zero; v is only read under the condition
-  // (the vectorizer turns this into a masked load).
-  llvm::Value* emit_if(llvm::Value* condition, const ir::Value* v, const Index& idx) {
-    llvm::BasicBlock* from = b_.GetInsertBlock();
-    llvm::Function* fn = from->getParent();
-    auto* then = llvm::BasicBlock::Create(ctx_, "if", fn);
-    auto* join = llvm::BasicBlock::Create(ctx_, "if.join", fn);
-    b_.CreateCondBr(condition, then, join);
-    b_.SetInsertPoint(then);
-    scopes_.emplace_back(); // values computed here do not dominate later uses
-    llvm::Value* value = emit(v, idx);
-    scopes_.pop_back();
-    llvm::BasicBlock* then_end = b_.GetInsertBlock();
-    b_.CreateBr(join);
-    b_.SetInsertPoint(join);
-    llvm::PHINode* phi = b_.CreatePHI(value->getType(), 2);
-    phi->addIncoming(value, then_end);
-    phi->addIncoming(llvm::Constant::getNullValue(value->getType()), from);
-    return phi;
   }
 
   llvm::Value* reduce(const ir::Node& n, const Index& out_idx) {

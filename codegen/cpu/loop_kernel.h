@@ -40,7 +40,11 @@ bool loop_kernel_computes(Op op);
 // with their epilogue; larger ones call the runtime's im2col + GEMM (docs/cpu.md).
 constexpr int64_t kDirectConvTaps = 32;
 
-// Whether a node is a conv2d that loop kernels compute directly.
+// Whether a node is a conv2d (f32/f64) with at most kDirectConvTaps taps.
+bool is_small_conv(const ir::Node& n);
+
+// Whether loop kernels compute this node as a direct convolution: a small conv2d
+// without padding (prepare_for_cpu gives padded small ones a zero-padded input).
 bool is_direct_conv(const ir::Node& n);
 
 LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
