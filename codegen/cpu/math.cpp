@@ -20,11 +20,14 @@ namespace {
 
 llvm::Value* cf(llvm::IRBuilder<>&, llvm::Type* t, double v) { return llvm::ConstantFP::get(t, v); }
 
+// Each Horner step is an llvm.fmuladd: one FMA where the target has one (both the
+// vector body and the scalar tail then round the same way), mul + add otherwise.
 llvm::Value* horner(llvm::IRBuilder<>& b, llvm::Value* x, std::initializer_list<double> coeffs) {
   llvm::Type* t = x->getType();
   llvm::Value* acc = nullptr;
   for (double c : coeffs)
-    acc = acc ? b.CreateFAdd(b.CreateFMul(acc, x), cf(b, t, c)) : cf(b, t, c);
+    acc =
+        acc ? b.CreateIntrinsic(llvm::Intrinsic::fmuladd, {t}, {acc, x, cf(b, t, c)}) : cf(b, t, c);
   return acc;
 }
 
@@ -95,9 +98,10 @@ llvm::Value* log_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
 }
 
 // Rational approximation from Eigen (generic_fast_tanh_float).
+constexpr double kTanhSaturation = 7.90531110763549805;
 llvm::Value* tanh_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
   llvm::Type* f = x->getType();
-  llvm::Value* xc = clamp(b, x, -7.90531110763549805, 7.90531110763549805);
+  llvm::Value* xc = clamp(b, x, -kTanhSaturation, kTanhSaturation);
   llvm::Value* x2 = b.CreateFMul(xc, xc);
   llvm::Value* p = horner(b, x2,
                           {-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
@@ -108,10 +112,12 @@ llvm::Value* tanh_f32(llvm::IRBuilder<>& b, llvm::Value* x) {
       b, x2,
       {1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03, 4.89352518554385e-03});
   llvm::Value* r = b.CreateFDiv(p, q);
-  // Below 4e-4 tanh(x) rounds to x.
-  llvm::Value* tiny =
-      b.CreateFCmpOLT(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x), cf(b, f, 0.0004));
-  r = b.CreateSelect(tiny, x, r);
+  // Below 4e-4 tanh(x) rounds to x. At the clamp the fused Horner steps land one ulp
+  // short of 1, so saturated inputs get +-1 exactly.
+  llvm::Value* ax = b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x);
+  r = b.CreateSelect(b.CreateFCmpOLT(ax, cf(b, f, 0.0004)), x, r);
+  llvm::Value* one = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, cf(b, f, 1.0), x);
+  r = b.CreateSelect(b.CreateFCmpOGE(ax, cf(b, f, kTanhSaturation)), one, r);
   return b.CreateSelect(is_nan(b, x), x, r);
 }
 
