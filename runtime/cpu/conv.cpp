@@ -1,14 +1,16 @@
-// Convolution (im2col + GEMM per group and block of images) and pooling kernels for
-// compiled CPU code (f32). Each output element is produced by one thread in a fixed
-// order, so results do not depend on the thread count.
+// Convolution kernels (im2col + GEMM per group and block of images) for compiled CPU
+// code (f32). Each output element is produced by one thread in a fixed order, so
+// results do not depend on the thread count.
 #include "runtime/cpu/gemm.h"
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <vector>
 
+#include "runtime/cpu/simd.h"
 #include "runtime/cpu_rt.h"
 #include "runtime/thread_pool.h"
 
@@ -24,16 +26,6 @@ struct ConvShape {
   int64_t k() const { return cg() * kh * kw; } // GEMM depth per group
   int64_t cols() const { return n * oh * ow; } // GEMM width (all images)
 };
-
-void parallel(int64_t count, const std::function<void(int64_t, int64_t)>& body) {
-  int64_t chunks = std::min<int64_t>(count, 16);
-  if (chunks <= 1) {
-    body(0, count);
-    return;
-  }
-  loom::ThreadPool::global().run(
-      chunks, [&](int64_t c) { body(count * c / chunks, count * (c + 1) / chunks); });
-}
 
 int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); } // b > 0
 
@@ -72,9 +64,49 @@ void for_each_block(const ConvShape& s, const std::function<void(int64_t, Images
   });
 }
 
+// im2col for unit column stride with AVX-512: each output row of ow columns is one
+// masked load and one masked store per 16 columns. The padding lanes are masked out:
+// their addresses, which may lie outside x, are never read. LeNet's rows are 10 and 28 columns
+// wide, too short for the portable loops below to amortize their setup.
+__attribute__((target("avx512f"))) void
+im2col_unit_stride_avx512(const ConvShape& s, const float* x, int64_t g, Images im, float* col) {
+  using loom::cpu::lane_mask;
+  int64_t cols = im.count() * s.oh * s.ow;
+  int64_t chunks = (s.ow + 15) / 16;
+  std::vector<__mmask16> stores(chunks), loads(chunks);
+  for (int64_t c = 0; c < chunks; ++c)
+    stores[c] = lane_mask(0, s.ow - 16 * c);
+  for (int64_t row = 0; row < s.k(); ++row) {
+    int64_t ci = row / (s.kh * s.kw), p = row / s.kw % s.kh, q = row % s.kw;
+    ValidRange js = valid_range(s.ow, 1, s.pl, q * s.dw, s.w);
+    for (int64_t c = 0; c < chunks; ++c)
+      loads[c] = lane_mask(js.lo - 16 * c, js.hi - 16 * c);
+    float* out = col + row * cols;
+    // The output rows i whose input row i*sh + offset lies inside the image.
+    int64_t offset = p * s.dh - s.pt;
+    ValidRange is = valid_range(s.oh, s.sh, -offset, 0, s.h);
+    for (int64_t b = im.b0; b < im.b1; ++b) {
+      const float* plane = x + (b * s.c + g * s.cg() + ci) * s.h * s.w - s.pl + q * s.dw;
+      float* dst = out + (b - im.b0) * s.oh * s.ow;
+      for (int64_t i = 0; i < s.oh; ++i, dst += s.ow) {
+        if (i < is.lo || i >= is.hi) {
+          for (int64_t c = 0; c < chunks; ++c)
+            _mm512_mask_storeu_ps(dst + 16 * c, stores[c], _mm512_setzero_ps());
+          continue;
+        }
+        const float* src = plane + (i * s.sh + offset) * s.w; // input column of j is src[j]
+        for (int64_t c = 0; c < chunks; ++c)
+          _mm512_mask_storeu_ps(dst + 16 * c, stores[c],
+                                _mm512_maskz_loadu_ps(loads[c], src + 16 * c));
+      }
+    }
+  }
+}
+
 // col[(ci, p, q), (b - b0, i, j)] = x[b, g*cg + ci, i*sh - pt + p*dh, j*sw - pl + q*dw]
 // (0 outside). Each output row is three runs: zeros, a (strided) copy, zeros.
 void im2col(const ConvShape& s, const float* x, int64_t g, Images im, float* col) {
+  if (s.sw == 1 && loom::cpu::cpu_has_avx512()) return im2col_unit_stride_avx512(s, x, g, im, col);
   int64_t cols = im.count() * s.oh * s.ow;
   for (int64_t row = 0; row < s.k(); ++row) {
     int64_t ci = row / (s.kh * s.kw), p = row / s.kw % s.kh, q = row % s.kw;
@@ -107,9 +139,61 @@ void im2col(const ConvShape& s, const float* x, int64_t g, Images im, float* col
   }
 }
 
+// Widest input row (in 16-lane chunks) that col2im_unit_stride_avx512 sums in registers.
+constexpr int64_t kMaxRowChunks = 4;
+
+// col2im for unit column stride with AVX-512: each input row is summed in registers
+// over the taps (p, q) in the same order as the portable loops below, then stored
+// once. Accumulating into memory instead, a tap's masked load overlaps the previous
+// tap's masked store one column over, which stalls on store forwarding.
+__attribute__((target("avx512f"))) void
+col2im_unit_stride_avx512(const ConvShape& s, const float* col, int64_t g, Images im, float* dx) {
+  using loom::cpu::lane_mask;
+  int64_t cols = im.count() * s.oh * s.ow, chunks = (s.w + 15) / 16;
+  // Columns x of an input row that tap q reads, from output column j = x + pl - q*dw.
+  std::vector<__mmask16> taps(s.kw * chunks);
+  for (int64_t q = 0; q < s.kw; ++q) {
+    int64_t shift = s.pl - q * s.dw, lo = std::max<int64_t>(0, -shift),
+            hi = std::min(s.w, s.ow - shift);
+    for (int64_t c = 0; c < chunks; ++c)
+      taps[q * chunks + c] = lane_mask(lo - 16 * c, hi - 16 * c);
+  }
+  // The output row i that tap row p reads input row y from (i*sh - pt + p*dh = y), or -1.
+  std::vector<int64_t> source_row(s.h * s.kh, -1);
+  for (int64_t i = 0; i < s.oh; ++i)
+    for (int64_t p = 0; p < s.kh; ++p)
+      if (int64_t y = i * s.sh - s.pt + p * s.dh; y >= 0 && y < s.h) source_row[y * s.kh + p] = i;
+  for (int64_t b = im.b0; b < im.b1; ++b)
+    for (int64_t ci = 0; ci < s.cg(); ++ci) {
+      float* plane = dx + (b * s.c + g * s.cg() + ci) * s.h * s.w;
+      for (int64_t y = 0; y < s.h; ++y) {
+        __m512 acc[kMaxRowChunks];
+        for (int64_t c = 0; c < chunks; ++c)
+          acc[c] = _mm512_setzero_ps();
+        for (int64_t p = 0; p < s.kh; ++p) {
+          int64_t i = source_row[y * s.kh + p];
+          if (i < 0) continue;
+          for (int64_t q = 0; q < s.kw; ++q) {
+            const float* row = col + ((ci * s.kh + p) * s.kw + q) * cols +
+                               ((b - im.b0) * s.oh + i) * s.ow + s.pl - q * s.dw; // row[x]
+            for (int64_t c = 0; c < chunks; ++c) {
+              __mmask16 m = taps[q * chunks + c];
+              acc[c] =
+                  _mm512_mask_add_ps(acc[c], m, acc[c], _mm512_maskz_loadu_ps(m, row + 16 * c));
+            }
+          }
+        }
+        for (int64_t c = 0; c < chunks; ++c)
+          _mm512_mask_storeu_ps(plane + y * s.w + 16 * c, lane_mask(0, s.w - 16 * c), acc[c]);
+      }
+    }
+}
+
 // dx[b, g*cg + ci, y, x] += col[(ci, p, q), (b - b0, i, j)], each plane summed in a
 // fixed order.
 void col2im(const ConvShape& s, const float* col, int64_t g, Images im, float* dx) {
+  if (s.sw == 1 && s.w <= 16 * kMaxRowChunks && loom::cpu::cpu_has_avx512())
+    return col2im_unit_stride_avx512(s, col, g, im, dx);
   int64_t cols = im.count() * s.oh * s.ow;
   for (int64_t b = im.b0; b < im.b1; ++b)
     for (int64_t ci = 0; ci < s.cg(); ++ci) {
@@ -155,86 +239,6 @@ std::vector<float>& scratch(int which, size_t size) {
   thread_local std::vector<float> buffers[2];
   if (buffers[which].size() < size) buffers[which].resize(size);
   return buffers[which];
-}
-
-struct PoolShape {
-  int64_t n, c, h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, include_pad;
-  explicit PoolShape(const int64_t* p)
-      : n(p[0]), c(p[1]), h(p[2]), w(p[3]), oh(p[4]), ow(p[5]), kh(p[6]), kw(p[7]), sh(p[8]),
-        sw(p[9]), pt(p[10]), pl(p[11]), pb(p[12]), pr(p[13]), include_pad(p[14]) {}
-};
-
-// A pooling window along one axis: [lo, hi) clipped to the input, and its padded extent.
-struct Span {
-  int64_t lo, hi, padded;
-};
-std::vector<Span> spans(int64_t outputs, int64_t stride, int64_t pad_lo, int64_t kernel,
-                        int64_t extent, int64_t pad_hi) {
-  std::vector<Span> out(outputs);
-  for (int64_t i = 0; i < outputs; ++i) {
-    int64_t start = i * stride - pad_lo, end = std::min(start + kernel, extent + pad_hi);
-    out[i] = {std::max<int64_t>(start, 0), std::min(end, extent), end - start};
-  }
-  return out;
-}
-
-// Runs body(plane) for every (image, channel) plane, in parallel.
-void for_each_plane(const PoolShape& s, const std::function<void(int64_t)>& body) {
-  parallel(s.n * s.c, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane)
-      body(plane);
-  });
-}
-
-// Every output's window, computed once per call rather than per element.
-struct Windows {
-  std::vector<Span> rows, cols;
-  bool include_pad;
-  explicit Windows(const PoolShape& s)
-      : rows(spans(s.oh, s.sh, s.pt, s.kh, s.h, s.pb)),
-        cols(spans(s.ow, s.sw, s.pl, s.kw, s.w, s.pr)), include_pad(s.include_pad != 0) {}
-  float divisor(int64_t i, int64_t j) const {
-    if (include_pad) return static_cast<float>(rows[i].padded * cols[j].padded);
-    return static_cast<float>(std::max<int64_t>(rows[i].hi - rows[i].lo, 0) *
-                              std::max<int64_t>(cols[j].hi - cols[j].lo, 0));
-  }
-};
-
-// Max of a window; the first NaN (row-major) wins, as in the interpreter. Branch-free
-// in the common case: comparisons on data are unpredictable.
-float window_max(const float* in, int64_t w, const Span& r, const Span& c) {
-  float best = -std::numeric_limits<float>::infinity();
-  bool any_nan = false;
-  for (int64_t yy = r.lo; yy < r.hi; ++yy)
-    for (int64_t xx = c.lo; xx < c.hi; ++xx) {
-      float v = in[yy * w + xx];
-      any_nan |= v != v;
-      best = v > best ? v : best;
-    }
-  if (!any_nan) return best;
-  for (int64_t yy = r.lo; yy < r.hi; ++yy)
-    for (int64_t xx = c.lo; xx < c.hi; ++xx)
-      if (float v = in[yy * w + xx]; v != v) return v;
-  return best;
-}
-
-// Offset of a window's first maximum (row-major; a NaN is the maximum and the first
-// one wins), or -1 for an empty window.
-int64_t window_argmax(const float* in, int64_t w, const Span& r, const Span& c) {
-  if (r.lo >= r.hi || c.lo >= c.hi) return -1;
-  float best = window_max(in, w, r, c);
-  if (best != best) { // the first NaN
-    for (int64_t yy = r.lo; yy < r.hi; ++yy)
-      for (int64_t xx = c.lo; xx < c.hi; ++xx)
-        if (float v = in[yy * w + xx]; v != v) return yy * w + xx;
-  }
-  // The first position holding the maximum: scanned backwards with selects, because
-  // where the maximum sits is unpredictable for a branch.
-  int64_t best_at = -1;
-  for (int64_t yy = r.hi - 1; yy >= r.lo; --yy)
-    for (int64_t xx = c.hi - 1; xx >= c.lo; --xx)
-      best_at = in[yy * w + xx] == best ? yy * w + xx : best_at;
-  return best_at;
 }
 
 } // namespace
@@ -296,74 +300,6 @@ void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* 
       for (int64_t i = 0; i < filter; ++i)
         out[i] = block == 0 ? partial[i] : out[i] + partial[block * filter + i];
   }
-}
-
-void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params) {
-  PoolShape s(params);
-  Windows win(s);
-  for_each_plane(s, [&](int64_t plane) {
-    const float* in = x + plane * s.h * s.w;
-    float* out = y + plane * s.oh * s.ow;
-    for (int64_t i = 0; i < s.oh; ++i)
-      for (int64_t j = 0; j < s.ow; ++j)
-        out[i * s.ow + j] = window_max(in, s.w, win.rows[i], win.cols[j]);
-  });
-}
-
-// Routes dy to the first maximum of each window (row-major), accumulating.
-void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx,
-                                 const int64_t* params) {
-  PoolShape s(params);
-  Windows win(s);
-  for_each_plane(s, [&](int64_t plane) {
-    const float* in = x + plane * s.h * s.w;
-    const float* g = dy + plane * s.oh * s.ow;
-    float* out = dx + plane * s.h * s.w;
-    std::memset(out, 0, sizeof(float) * s.h * s.w);
-    for (int64_t i = 0; i < s.oh; ++i)
-      for (int64_t j = 0; j < s.ow; ++j) {
-        int64_t best_at = window_argmax(in, s.w, win.rows[i], win.cols[j]);
-        if (best_at >= 0) out[best_at] += g[i * s.ow + j];
-      }
-  });
-}
-
-void loom_rt_avg_pool2d_f32(const float* x, float* y, const int64_t* params) {
-  PoolShape s(params);
-  Windows win(s);
-  for_each_plane(s, [&](int64_t plane) {
-    const float* in = x + plane * s.h * s.w;
-    float* out = y + plane * s.oh * s.ow;
-    for (int64_t i = 0; i < s.oh; ++i)
-      for (int64_t j = 0; j < s.ow; ++j) {
-        const Span &r = win.rows[i], &c = win.cols[j];
-        double sum = 0;
-        for (int64_t yy = r.lo; yy < r.hi; ++yy)
-          for (int64_t xx = c.lo; xx < c.hi; ++xx)
-            sum += in[yy * s.w + xx];
-        out[i * s.ow + j] = static_cast<float>(sum / win.divisor(i, j));
-      }
-  });
-}
-
-void loom_rt_avg_pool2d_grad_f32(const float* dy, float* dx, const int64_t* params) {
-  PoolShape s(params);
-  Windows win(s);
-  for_each_plane(s, [&](int64_t plane) {
-    const float* g = dy + plane * s.oh * s.ow;
-    float* out = dx + plane * s.h * s.w;
-    std::vector<double> acc(s.h * s.w, 0.0);
-    for (int64_t i = 0; i < s.oh; ++i)
-      for (int64_t j = 0; j < s.ow; ++j) {
-        const Span &r = win.rows[i], &c = win.cols[j];
-        double share = g[i * s.ow + j] / static_cast<double>(win.divisor(i, j));
-        for (int64_t yy = r.lo; yy < r.hi; ++yy)
-          for (int64_t xx = c.lo; xx < c.hi; ++xx)
-            acc[yy * s.w + xx] += share;
-      }
-    for (int64_t k = 0; k < s.h * s.w; ++k)
-      out[k] = static_cast<float>(acc[k]);
-  });
 }
 
 } // extern "C"
