@@ -66,16 +66,20 @@ void for_each_block(const ConvShape& s, const std::function<void(int64_t, Images
 
 // im2col for unit column stride with AVX-512: each output row of ow columns is one
 // masked load and one masked store per 16 columns. The padding lanes are masked out:
-// their addresses, which may lie outside x, are never read. LeNet's rows are 10 and 28 columns
-// wide, too short for the portable loops below to amortize their setup.
+// their addresses, which may lie outside x, are never read. LeNet's rows are 10 and 28
+// columns wide, too short for the portable loops below to amortize their setup.
+// kChunks = ceil(ow / 16) when it is a template argument (the loops then unroll and
+// the masks stay in registers), 0 for a run-time count.
+template <int kChunks>
 __attribute__((target("avx512f"))) void
 im2col_unit_stride_avx512(const ConvShape& s, const float* x, int64_t g, Images im, float* col) {
   using loom::cpu::lane_mask;
   int64_t cols = im.count() * s.oh * s.ow;
-  int64_t chunks = (s.ow + 15) / 16;
+  const int64_t chunks = kChunks ? kChunks : (s.ow + 15) / 16;
   std::vector<__mmask16> stores(chunks), loads(chunks);
   for (int64_t c = 0; c < chunks; ++c)
     stores[c] = lane_mask(0, s.ow - 16 * c);
+
   for (int64_t row = 0; row < s.k(); ++row) {
     int64_t ci = row / (s.kh * s.kw), p = row / s.kw % s.kh, q = row % s.kw;
     ValidRange js = valid_range(s.ow, 1, s.pl, q * s.dw, s.w);
@@ -88,16 +92,16 @@ im2col_unit_stride_avx512(const ConvShape& s, const float* x, int64_t g, Images 
     for (int64_t b = im.b0; b < im.b1; ++b) {
       const float* plane = x + (b * s.c + g * s.cg() + ci) * s.h * s.w - s.pl + q * s.dw;
       float* dst = out + (b - im.b0) * s.oh * s.ow;
-      for (int64_t i = 0; i < s.oh; ++i, dst += s.ow) {
-        if (i < is.lo || i >= is.hi) {
+      for (int64_t i = 0; i < s.oh; ++i) {
+        if (i >= is.lo && i < is.hi) {
+          const float* src = plane + (i * s.sh + offset) * s.w; // input column j is src[j]
           for (int64_t c = 0; c < chunks; ++c)
-            _mm512_mask_storeu_ps(dst + 16 * c, stores[c], _mm512_setzero_ps());
-          continue;
+            _mm512_mask_storeu_ps(dst + i * s.ow + 16 * c, stores[c],
+                                  _mm512_maskz_loadu_ps(loads[c], src + 16 * c));
+        } else {
+          for (int64_t c = 0; c < chunks; ++c)
+            _mm512_mask_storeu_ps(dst + i * s.ow + 16 * c, stores[c], _mm512_setzero_ps());
         }
-        const float* src = plane + (i * s.sh + offset) * s.w; // input column of j is src[j]
-        for (int64_t c = 0; c < chunks; ++c)
-          _mm512_mask_storeu_ps(dst + 16 * c, stores[c],
-                                _mm512_maskz_loadu_ps(loads[c], src + 16 * c));
       }
     }
   }
@@ -106,7 +110,16 @@ im2col_unit_stride_avx512(const ConvShape& s, const float* x, int64_t g, Images 
 // col[(ci, p, q), (b - b0, i, j)] = x[b, g*cg + ci, i*sh - pt + p*dh, j*sw - pl + q*dw]
 // (0 outside). Each output row is three runs: zeros, a (strided) copy, zeros.
 void im2col(const ConvShape& s, const float* x, int64_t g, Images im, float* col) {
-  if (s.sw == 1 && loom::cpu::cpu_has_avx512()) return im2col_unit_stride_avx512(s, x, g, im, col);
+  if (s.sw == 1 && loom::cpu::cpu_has_avx512()) {
+    switch ((s.ow + 15) / 16) {
+    case 1:
+      return im2col_unit_stride_avx512<1>(s, x, g, im, col);
+    case 2:
+      return im2col_unit_stride_avx512<2>(s, x, g, im, col);
+    default:
+      return im2col_unit_stride_avx512<0>(s, x, g, im, col);
+    }
+  }
   int64_t cols = im.count() * s.oh * s.ow;
   for (int64_t row = 0; row < s.k(); ++row) {
     int64_t ci = row / (s.kh * s.kw), p = row / s.kw % s.kh, q = row % s.kw;
@@ -140,16 +153,19 @@ void im2col(const ConvShape& s, const float* x, int64_t g, Images im, float* col
 }
 
 // Widest input row (in 16-lane chunks) that col2im_unit_stride_avx512 sums in registers.
-constexpr int64_t kMaxRowChunks = 4;
+constexpr int kMaxRowChunks = 4;
 
 // col2im for unit column stride with AVX-512: each input row is summed in registers
 // over the taps (p, q) in the same order as the portable loops below, then stored
 // once. Accumulating into memory instead, a tap's masked load overlaps the previous
 // tap's masked store one column over, which stalls on store forwarding.
+// kChunks = ceil(w / 16) is a template parameter so that the accumulators stay in
+// registers (a run-time count kept them on the stack).
+template <int kChunks>
 __attribute__((target("avx512f"))) void
 col2im_unit_stride_avx512(const ConvShape& s, const float* col, int64_t g, Images im, float* dx) {
   using loom::cpu::lane_mask;
-  int64_t cols = im.count() * s.oh * s.ow, chunks = (s.w + 15) / 16;
+  int64_t cols = im.count() * s.oh * s.ow, chunks = kChunks;
   // Columns x of an input row that tap q reads, from output column j = x + pl - q*dw.
   std::vector<__mmask16> taps(s.kw * chunks);
   for (int64_t q = 0; q < s.kw; ++q) {
@@ -167,7 +183,7 @@ col2im_unit_stride_avx512(const ConvShape& s, const float* col, int64_t g, Image
     for (int64_t ci = 0; ci < s.cg(); ++ci) {
       float* plane = dx + (b * s.c + g * s.cg() + ci) * s.h * s.w;
       for (int64_t y = 0; y < s.h; ++y) {
-        __m512 acc[kMaxRowChunks];
+        __m512 acc[kChunks];
         for (int64_t c = 0; c < chunks; ++c)
           acc[c] = _mm512_setzero_ps();
         for (int64_t p = 0; p < s.kh; ++p) {
@@ -192,8 +208,18 @@ col2im_unit_stride_avx512(const ConvShape& s, const float* col, int64_t g, Image
 // dx[b, g*cg + ci, y, x] += col[(ci, p, q), (b - b0, i, j)], each plane summed in a
 // fixed order.
 void col2im(const ConvShape& s, const float* col, int64_t g, Images im, float* dx) {
-  if (s.sw == 1 && s.w <= 16 * kMaxRowChunks && loom::cpu::cpu_has_avx512())
-    return col2im_unit_stride_avx512(s, col, g, im, dx);
+  if (s.sw == 1 && s.w <= 16 * kMaxRowChunks && loom::cpu::cpu_has_avx512()) {
+    switch ((s.w + 15) / 16) {
+    case 1:
+      return col2im_unit_stride_avx512<1>(s, col, g, im, dx);
+    case 2:
+      return col2im_unit_stride_avx512<2>(s, col, g, im, dx);
+    case 3:
+      return col2im_unit_stride_avx512<3>(s, col, g, im, dx);
+    default:
+      return col2im_unit_stride_avx512<kMaxRowChunks>(s, col, g, im, dx);
+    }
+  }
   int64_t cols = im.count() * s.oh * s.ow;
   for (int64_t b = im.b0; b < im.b1; ++b)
     for (int64_t ci = 0; ci < s.cg(); ++ci) {

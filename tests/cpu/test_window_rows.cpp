@@ -85,6 +85,22 @@ TEST_CASE("convolution rows with unit column stride match the interpreter", "[cp
   // Over 32 taps, so the forward convolutions run im2col + GEMM in the runtime rather than
   // in a loop kernel; gradients always do.
   std::vector<Case> cases = {
+      {"LeNet's second layer (rows of one vector)",
+       Op::Conv2D,
+       {F({2, 6, 14, 14}), F({16, 6, 5, 5})},
+       conv({1, 1}, {0, 0, 0, 0}, {1, 1})},
+      {"LeNet's second layer, filter gradient",
+       Op::Conv2DBackpropFilter,
+       {F({2, 6, 14, 14}), F({2, 16, 10, 10})},
+       with(conv({1, 1}, {0, 0, 0, 0}, {1, 1}), "filter_shape", Shape{16, 6, 5, 5})},
+      {"LeNet's second layer, input gradient",
+       Op::Conv2DBackpropInput,
+       {F({2, 16, 10, 10}), F({16, 6, 5, 5})},
+       with(conv({1, 1}, {0, 0, 0, 0}, {1, 1}), "input_shape", Shape{2, 6, 14, 14})},
+      {"input gradient, two vectors per row",
+       Op::Conv2DBackpropInput,
+       {F({1, 3, 8, 26}), F({3, 4, 3, 3})},
+       with(conv({1, 1}, {1, 1, 1, 1}, {1, 1}), "input_shape", Shape{1, 4, 8, 26})},
       {"padded, row stride 2, column dilation 2, 3 vectors per row",
        Op::Conv2D,
        {F({2, 4, 9, 40}), F({3, 4, 3, 3})},
