@@ -110,7 +110,7 @@ im2col_unit_stride_avx512(const ConvShape& s, const float* x, int64_t g, Images 
 // col[(ci, p, q), (b - b0, i, j)] = x[b, g*cg + ci, i*sh - pt + p*dh, j*sw - pl + q*dw]
 // (0 outside). Each output row is three runs: zeros, a (strided) copy, zeros.
 void im2col(const ConvShape& s, const float* x, int64_t g, Images im, float* col) {
-  if (s.sw == 1 && loom::cpu::cpu_has_avx512()) {
+  if (s.sw == 1 && loom::cpu::use_avx512_kernels()) {
     switch ((s.ow + 15) / 16) {
     case 1:
       return im2col_unit_stride_avx512<1>(s, x, g, im, col);
@@ -208,7 +208,7 @@ col2im_unit_stride_avx512(const ConvShape& s, const float* col, int64_t g, Image
 // dx[b, g*cg + ci, y, x] += col[(ci, p, q), (b - b0, i, j)], each plane summed in a
 // fixed order.
 void col2im(const ConvShape& s, const float* col, int64_t g, Images im, float* dx) {
-  if (s.sw == 1 && s.w <= 16 * kMaxRowChunks && loom::cpu::cpu_has_avx512()) {
+  if (s.sw == 1 && s.w <= 16 * kMaxRowChunks && loom::cpu::use_avx512_kernels()) {
     switch ((s.w + 15) / 16) {
     case 1:
       return col2im_unit_stride_avx512<1>(s, col, g, im, dx);

@@ -202,7 +202,7 @@ extern "C" {
 void loom_rt_max_pool2d_f32(const float* x, float* y, const int64_t* params) {
   PoolShape s(params);
   Windows win(s);
-  bool fast = is_pool_2x2(s) && loom::cpu::cpu_has_avx512();
+  bool fast = is_pool_2x2(s) && loom::cpu::use_avx512_kernels();
   for_each_plane(s, [&](int64_t plane) {
     const float* in = x + plane * s.h * s.w;
     float* out = y + plane * s.oh * s.ow;
@@ -218,7 +218,7 @@ void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx,
                                  const int64_t* params) {
   PoolShape s(params);
   Windows win(s);
-  bool fast = is_pool_2x2(s) && loom::cpu::cpu_has_avx512();
+  bool fast = is_pool_2x2(s) && loom::cpu::use_avx512_kernels();
   for_each_plane(s, [&](int64_t plane) {
     const float* in = x + plane * s.h * s.w;
     const float* g = dy + plane * s.oh * s.ow;

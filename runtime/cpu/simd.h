@@ -1,7 +1,8 @@
 // Helpers for the runtime's AVX-512 row kernels. The runtime is compiled for baseline
 // x86-64 (artifacts run anywhere), so those kernels are functions with
-// __attribute__((target("avx512f"))), chosen at run time by cpu_has_avx512(). They only
-// copy, compare and add element by element, so both paths give identical bits.
+// __attribute__((target("avx512f"))), chosen at run time by use_avx512_kernels(). They
+// only copy, compare and add element by element, in the portable loops' order, so both
+// paths give identical bits (tests/cpu/test_window_rows.cpp checks this).
 #pragma once
 
 #include <algorithm>
@@ -9,10 +10,12 @@
 
 namespace loom::cpu {
 
-inline bool cpu_has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes;
-}
+// Whether this CPU has AVX-512F and the kernels are not switched off.
+bool use_avx512_kernels();
+
+// Switches the AVX-512 row kernels off (or back on where the CPU has them), so that
+// tests run the portable loops on AVX-512 machines too.
+void allow_avx512_kernels(bool allowed);
 
 // The 16-lane mask of lanes [from, to), clipped to [0, 16).
 inline uint16_t lane_mask(int64_t from, int64_t to) {

@@ -1,13 +1,16 @@
 // The runtime's AVX-512 row kernels (runtime/cpu/conv.cpp, pool.cpp) against the
-// interpreter: rows wider than one vector, partial last vectors, padding lanes, row
-// strides and dilations, and planes that fall back to the portable loops (NaNs, rows too
-// wide for the register accumulators, column strides).
+// interpreter and, bit for bit, against the portable loops they replace: rows wider than
+// one vector, partial last vectors, padding lanes, row strides and dilations, and
+// planes that fall back to the portable loops (NaNs, rows too wide for the register
+// accumulators, column strides). On a CPU without AVX-512 both runs take the portable
+// loops.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstring>
 
 #include "codegen/compile.h"
+#include "runtime/cpu/simd.h"
 #include "tests/cpu/cpu_test_util.h"
 #include "tests/support/op_builder.h"
 
@@ -38,13 +41,25 @@ struct Case {
   Attrs attrs;
 };
 
-// Every output bit for bit equal to the interpreter's (max pooling only selects and adds
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.numel() == b.numel() &&
+         std::memcmp(a.raw_data(), b.raw_data(), a.numel() * dtype_size(a.dtype())) == 0;
+}
+
+// The compiled function's first output, with the runtime's AVX-512 kernels allowed or not.
+Tensor run_cpu(const ir::Function& fn, const std::vector<Tensor>& inputs, bool avx512) {
+  struct Restore {
+    ~Restore() { cpu::allow_avx512_kernels(true); }
+  } restore;
+  cpu::allow_avx512_kernels(avx512);
+  return compile(fn, {.target = "cpu"})->run(inputs)[0];
+}
+
+// Both CPU paths bit for bit equal to the interpreter (max pooling only selects and adds
 // into zeros, so even NaN payloads and signs of zeros must agree).
 bool bitwise_equal(const ir::Function& fn, const std::vector<Tensor>& inputs) {
   Tensor want = compile(fn, {.target = "interp"})->run(inputs)[0];
-  Tensor got = compile(fn, {.target = "cpu"})->run(inputs)[0];
-  return want.numel() == got.numel() &&
-         std::memcmp(want.raw_data(), got.raw_data(), want.numel() * sizeof(float)) == 0;
+  return same_bits(run_cpu(fn, inputs, true), want) && same_bits(run_cpu(fn, inputs, false), want);
 }
 
 } // namespace
@@ -127,7 +142,9 @@ TEST_CASE("convolution rows with unit column stride match the interpreter", "[cp
     INFO(c.what);
     auto module = test::single_op_module(c.op, c.operands, c.attrs);
     const ir::Function& fn = test::main_function(*module);
-    CHECK(test::compare_cpu_with_interp(fn, test::random_inputs(fn, seed++), 1e-5, 1e-5) == "");
+    auto inputs = test::random_inputs(fn, seed++);
+    CHECK(test::compare_cpu_with_interp(fn, inputs, 1e-5, 1e-5) == "");
+    CHECK(same_bits(run_cpu(fn, inputs, true), run_cpu(fn, inputs, false)));
   }
 }
 
