@@ -9,24 +9,9 @@
 #include "codegen/cpu/loop_kernel.h"
 #include "ir/error.h"
 #include "ir/scalar.h"
+#include "ir/window.h"
 
 namespace loom::codegen {
-
-namespace {
-
-// The window attributes of an unpadded conv2d.
-struct ConvWindow {
-  int64_t groups, sh, sw, dh, dw;
-  explicit ConvWindow(const ir::Node& n) {
-    const Attrs& a = n.attrs();
-    const auto& strides = a.get_ints("conv2d", "strides");
-    const auto& dilations = a.get_ints("conv2d", "dilations");
-    groups = a.get_int("conv2d", "groups");
-    sh = strides[0], sw = strides[1], dh = dilations[0], dw = dilations[1];
-  }
-};
-
-} // namespace
 
 llvm::Value* BodyEmitter::emit(const ir::Value* v, const Index& idx) {
   Key key{v, idx};
@@ -399,17 +384,20 @@ llvm::Value* BodyEmitter::concat(const ir::Node& n, const Index& idx) {
 
 llvm::Value* BodyEmitter::direct_conv(const ir::Node& n, const Index& idx) {
   constexpr int kConvChains = 4;
-  ConvWindow win(n);
+  ir::ConvGeometry geometry = ir::conv_geometry(n);
+  const ir::Window2D& win = geometry.window;
   const Shape& ws = n.operand(1)->shape();
-  int64_t cg = ws[1], og = ws[0] / win.groups;
+  int64_t cg = ws[1], og = ws[0] / geometry.groups;
   llvm::Value* first_channel =
-      win.groups == 1 ? i64(0) : b_.CreateMul(b_.CreateUDiv(idx[1], i64(og)), i64(cg));
+      geometry.groups == 1 ? i64(0) : b_.CreateMul(b_.CreateUDiv(idx[1], i64(og)), i64(cg));
   std::vector<llvm::Value*> chains(kConvChains, scalar_constant(n.result()->dtype(), 0.0, 0));
   int64_t tap = 0;
   for (int64_t p = 0; p < ws[2]; ++p) {
-    llvm::Value* row = b_.CreateAdd(b_.CreateMul(idx[2], i64(win.sh)), i64(p * win.dh));
+    llvm::Value* row =
+        b_.CreateAdd(b_.CreateMul(idx[2], i64(win.stride_h)), i64(p * win.dilation_h));
     for (int64_t q = 0; q < ws[3]; ++q) {
-      llvm::Value* col = b_.CreateAdd(b_.CreateMul(idx[3], i64(win.sw)), i64(q * win.dw));
+      llvm::Value* col =
+          b_.CreateAdd(b_.CreateMul(idx[3], i64(win.stride_w)), i64(q * win.dilation_w));
       for (int64_t c = 0; c < cg; ++c, ++tap) {
         llvm::Value* xv =
             emit(n.operand(0), {idx[0], b_.CreateAdd(first_channel, i64(c)), row, col});

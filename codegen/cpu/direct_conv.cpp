@@ -2,6 +2,7 @@
 
 #include "codegen/cpu/loop_kernel.h"
 #include "ir/shape_rules.h"
+#include "ir/window.h"
 
 namespace loom::codegen {
 
@@ -10,9 +11,9 @@ void pad_direct_convolutions(ir::Function& fn) {
   for (const auto& n : fn.nodes())
     if (is_small_conv(*n) && !is_direct_conv(*n)) convs.push_back(n.get()); // padded
   for (ir::Node* conv : convs) {
-    const auto& pads = conv->attrs().get_ints("conv2d", "pads"); // top, left, bottom, right
-    Attrs attrs = {{"pads_lo", std::vector<int64_t>{0, 0, pads[0], pads[1]}},
-                   {"pads_hi", std::vector<int64_t>{0, 0, pads[2], pads[3]}},
+    ir::Window2D win = ir::conv_geometry(*conv).window;
+    Attrs attrs = {{"pads_lo", std::vector<int64_t>{0, 0, win.pad_top, win.pad_left}},
+                   {"pads_hi", std::vector<int64_t>{0, 0, win.pad_bottom, win.pad_right}},
                    {"value", 0.0}};
     ir::Value* x = conv->operand(0);
     std::vector<TensorType> padded = infer_types(Op::Pad, {x->type()}, attrs);

@@ -9,6 +9,7 @@
 
 #include "codegen/cpu/body_emitter.h"
 #include "codegen/cpu/llvm_util.h"
+#include "ir/window.h"
 
 namespace loom::codegen {
 
@@ -56,15 +57,12 @@ bool has_scalar_lowering(Op op) {
 }
 
 bool is_small_conv(const ir::Node& n) {
-  if (n.op() != Op::Conv2D || !is_float(n.result()->dtype())) return false;
-  const Shape& w = n.operand(1)->shape();
-  return w[1] * w[2] * w[3] <= kDirectConvTaps;
+  return n.op() == Op::Conv2D && is_float(n.result()->dtype()) &&
+         ir::conv_geometry(n).taps() <= kDirectConvTaps;
 }
 
 bool is_direct_conv(const ir::Node& n) {
-  const auto& pads = n.op() == Op::Conv2D ? n.attrs().get_ints("conv2d", "pads") : Shape{};
-  return is_small_conv(n) &&
-         std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; });
+  return is_small_conv(n) && !ir::conv_geometry(n).window.padded();
 }
 
 bool loop_kernel_computes(Op op) {

@@ -15,6 +15,7 @@
 #include "ir/printer.h"
 #include "ir/serialize.h"
 #include "ir/shape_rules.h"
+#include "ir/window.h"
 #include "passes/fuse.h"
 
 namespace loom::codegen {
@@ -612,27 +613,19 @@ private:
   bool lower_window_op(const ir::Node& n) {
     if (n.num_operands() == 0 || n.operand(0)->dtype() != DType::F32 || is_direct_conv(n))
       return false;
-    const Attrs& a = n.attrs();
-    std::string op(n.name());
     std::vector<int64_t> params;
     std::vector<const ir::Value*> args;
     switch (n.op()) {
     case Op::Conv2D:
     case Op::Conv2DBackpropInput:
     case Op::Conv2DBackpropFilter: {
-      Shape x = n.op() == Op::Conv2D || n.op() == Op::Conv2DBackpropFilter
-                    ? n.operand(0)->shape()
-                    : Shape(a.get_ints(op, "input_shape"));
-      Shape w = n.op() == Op::Conv2DBackpropFilter ? Shape(a.get_ints(op, "filter_shape"))
-                                                   : n.operand(1)->shape();
-      Shape y = n.op() == Op::Conv2D                ? n.result()->shape()
-                : n.op() == Op::Conv2DBackpropInput ? n.operand(0)->shape()
-                                                    : n.operand(1)->shape();
-      const auto& st = a.get_ints(op, "strides");
-      const auto& pads = a.get_ints(op, "pads");
-      const auto& dil = a.get_ints(op, "dilations");
-      params = {x[0], x[1],  x[2],  x[3],    w[0],    w[2],   w[3],   y[2],
-                y[3], st[0], st[1], pads[0], pads[1], dil[0], dil[1], a.get_int(op, "groups")};
+      // The runtime's ConvShape (runtime/cpu/conv.cpp) reads these in this order.
+      ir::ConvGeometry g = ir::conv_geometry(n);
+      const ir::Window2D& win = g.window;
+      params = {g.x[0],       g.x[1],         g.x[2],         g.x[3],
+                g.w[0],       g.w[2],         g.w[3],         g.y[2],
+                g.y[3],       win.stride_h,   win.stride_w,   win.pad_top,
+                win.pad_left, win.dilation_h, win.dilation_w, g.groups};
       args = {n.operand(0), n.operand(1), n.result()};
       break;
     }
@@ -640,18 +633,13 @@ private:
     case Op::MaxPool2DGrad:
     case Op::AvgPool2D:
     case Op::AvgPool2DGrad: {
-      Shape x = n.op() == Op::AvgPool2DGrad ? Shape(a.get_ints(op, "input_shape"))
-                                            : n.operand(0)->shape();
-      Shape y = n.op() == Op::MaxPool2DGrad   ? n.operand(1)->shape()
-                : n.op() == Op::AvgPool2DGrad ? n.operand(0)->shape()
-                                              : n.result()->shape();
-      const auto& k = a.get_ints(op, "kernel");
-      const auto& st = a.get_ints(op, "strides");
-      const auto& pads = a.get_ints(op, "pads");
-      bool include_pad = a.has("count_include_pad") && a.get_bool(op, "count_include_pad");
-      params = {x[0],    x[1],    x[2],    x[3],    y[2],
-                y[3],    k[0],    k[1],    st[0],   st[1],
-                pads[0], pads[1], pads[2], pads[3], include_pad ? 1 : 0};
+      // The runtime's PoolShape (runtime/cpu/pool.cpp) reads these in this order.
+      ir::PoolGeometry g = ir::pool_geometry(n);
+      const ir::Window2D& win = g.window;
+      params = {
+          g.x[0],      g.x[1],       g.x[2],         g.x[3],        g.y[2],
+          g.y[3],      g.kernel_h,   g.kernel_w,     win.stride_h,  win.stride_w,
+          win.pad_top, win.pad_left, win.pad_bottom, win.pad_right, g.count_include_pad ? 1 : 0};
       args.assign(n.operands().begin(), n.operands().end());
       args.push_back(n.result());
       break;
@@ -660,8 +648,9 @@ private:
       return false;
     }
     std::vector<llvm::Type*> arg_types(args.size() + 1, ptr_);
-    llvm::FunctionCallee callee = module_->getOrInsertFunction(
-        "loom_rt_" + op + "_f32", llvm::FunctionType::get(b_.getVoidTy(), arg_types, false));
+    llvm::FunctionCallee callee =
+        module_->getOrInsertFunction("loom_rt_" + std::string(n.name()) + "_f32",
+                                     llvm::FunctionType::get(b_.getVoidTy(), arg_types, false));
     std::vector<llvm::Value*> call_args;
     for (const ir::Value* v : args)
       call_args.push_back(buffer(v));

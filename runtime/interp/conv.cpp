@@ -10,16 +10,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "ir/window.h"
 #include "runtime/interp/compute_util.h"
 #include "runtime/interp/kernels.h"
 
 namespace loom::interp {
 
 namespace {
-
-const std::vector<int64_t>& ints_attr(const ir::Node& node, const std::string& name) {
-  return node.attrs().get_ints(node.name(), name);
-}
 
 const Shape& result_shape(const ir::Node& node) { return node.result(0)->shape(); }
 
@@ -50,27 +47,24 @@ struct ConvGeometry {
   int64_t groups;
 };
 
-// The three shapes come from the operands and the result, whichever holds each role.
-ConvGeometry conv_geometry(const ir::Node& node, const Shape& x, const Shape& w, const Shape& y) {
-  const auto& strides = ints_attr(node, "strides");
-  const auto& pads = ints_attr(node, "pads");
-  const auto& dilations = ints_attr(node, "dilations");
-  return ConvGeometry{.batch = x[0],
-                      .in_channels = x[1],
-                      .in_h = x[2],
-                      .in_w = x[3],
-                      .out_channels = w[0],
-                      .kernel_h = w[2],
-                      .kernel_w = w[3],
-                      .out_h = y[2],
-                      .out_w = y[3],
-                      .stride_h = strides[0],
-                      .stride_w = strides[1],
-                      .pad_top = pads[0],
-                      .pad_left = pads[1],
-                      .dilation_h = dilations[0],
-                      .dilation_w = dilations[1],
-                      .groups = node.attrs().get_int(node.name(), "groups")};
+ConvGeometry conv_sizes(const ir::Node& node) {
+  ir::ConvGeometry g = ir::conv_geometry(node);
+  return ConvGeometry{.batch = g.x[0],
+                      .in_channels = g.x[1],
+                      .in_h = g.x[2],
+                      .in_w = g.x[3],
+                      .out_channels = g.w[0],
+                      .kernel_h = g.w[2],
+                      .kernel_w = g.w[3],
+                      .out_h = g.y[2],
+                      .out_w = g.y[3],
+                      .stride_h = g.window.stride_h,
+                      .stride_w = g.window.stride_w,
+                      .pad_top = g.window.pad_top,
+                      .pad_left = g.window.pad_left,
+                      .dilation_h = g.window.dilation_h,
+                      .dilation_w = g.window.dilation_w,
+                      .groups = g.groups};
 }
 
 // Linear offsets of one term x[x_offset] * w[w_offset] contributing to y[y_offset].
@@ -110,7 +104,7 @@ template <typename Visit> void for_each_conv_term(const ConvGeometry& g, Visit&&
 // conv2d(x, w) -> y
 std::vector<Tensor> conv2d_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Shape& y_shape = result_shape(node);
-  ConvGeometry g = conv_geometry(node, in[0].shape(), in[1].shape(), y_shape);
+  ConvGeometry g = conv_sizes(node);
   std::vector<double> x = to_doubles(in[0]), w = to_doubles(in[1]);
   std::vector<double> y(shape_numel(y_shape), 0.0);
   for_each_conv_term(g, [&](ConvTerm t) { y[t.y_offset] += x[t.x_offset] * w[t.w_offset]; });
@@ -121,7 +115,7 @@ std::vector<Tensor> conv2d_kernel(const ir::Node& node, const std::vector<Tensor
 std::vector<Tensor> conv2d_backprop_input_kernel(const ir::Node& node,
                                                  const std::vector<Tensor>& in) {
   const Shape& x_shape = result_shape(node);
-  ConvGeometry g = conv_geometry(node, x_shape, in[1].shape(), in[0].shape());
+  ConvGeometry g = conv_sizes(node);
   std::vector<double> dy = to_doubles(in[0]), w = to_doubles(in[1]);
   std::vector<double> dx(shape_numel(x_shape), 0.0);
   for_each_conv_term(g, [&](ConvTerm t) { dx[t.x_offset] += dy[t.y_offset] * w[t.w_offset]; });
@@ -132,7 +126,7 @@ std::vector<Tensor> conv2d_backprop_input_kernel(const ir::Node& node,
 std::vector<Tensor> conv2d_backprop_filter_kernel(const ir::Node& node,
                                                   const std::vector<Tensor>& in) {
   const Shape& w_shape = result_shape(node);
-  ConvGeometry g = conv_geometry(node, in[0].shape(), w_shape, in[1].shape());
+  ConvGeometry g = conv_sizes(node);
   std::vector<double> x = to_doubles(in[0]), dy = to_doubles(in[1]);
   std::vector<double> dw(shape_numel(w_shape), 0.0);
   for_each_conv_term(g, [&](ConvTerm t) { dw[t.w_offset] += x[t.x_offset] * dy[t.y_offset]; });
@@ -146,25 +140,25 @@ struct PoolGeometry {
   int64_t in_h, in_w, out_h, out_w;
   int64_t kernel_h, kernel_w, stride_h, stride_w;
   int64_t pad_top, pad_left, pad_bottom, pad_right;
+  bool count_include_pad; // avg pooling: the divisor counts padding elements
 };
 
-PoolGeometry pool_geometry(const ir::Node& node, const Shape& x, const Shape& y) {
-  const auto& kernel = ints_attr(node, "kernel");
-  const auto& strides = ints_attr(node, "strides");
-  const auto& pads = ints_attr(node, "pads");
-  return PoolGeometry{.planes = x[0] * x[1],
-                      .in_h = x[2],
-                      .in_w = x[3],
-                      .out_h = y[2],
-                      .out_w = y[3],
-                      .kernel_h = kernel[0],
-                      .kernel_w = kernel[1],
-                      .stride_h = strides[0],
-                      .stride_w = strides[1],
-                      .pad_top = pads[0],
-                      .pad_left = pads[1],
-                      .pad_bottom = pads[2],
-                      .pad_right = pads[3]};
+PoolGeometry pool_sizes(const ir::Node& node) {
+  ir::PoolGeometry g = ir::pool_geometry(node);
+  return PoolGeometry{.planes = g.x[0] * g.x[1],
+                      .in_h = g.x[2],
+                      .in_w = g.x[3],
+                      .out_h = g.y[2],
+                      .out_w = g.y[3],
+                      .kernel_h = g.kernel_h,
+                      .kernel_w = g.kernel_w,
+                      .stride_h = g.window.stride_h,
+                      .stride_w = g.window.stride_w,
+                      .pad_top = g.window.pad_top,
+                      .pad_left = g.window.pad_left,
+                      .pad_bottom = g.window.pad_bottom,
+                      .pad_right = g.window.pad_right,
+                      .count_include_pad = g.count_include_pad};
 }
 
 // One pooling window: its rows [h_begin, h_end) and columns [w_begin, w_end) clipped
@@ -225,7 +219,7 @@ int64_t window_argmax(const T* x, int64_t plane, int64_t in_w, const PoolWindow&
 
 std::vector<Tensor> max_pool2d_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Tensor& x = in[0];
-  PoolGeometry g = pool_geometry(node, x.shape(), result_shape(node));
+  PoolGeometry g = pool_sizes(node);
   Tensor y(x.dtype(), result_shape(node));
   dispatch_dtype(x.dtype(), [&]<typename T>() {
     if constexpr (std::is_same_v<T, bool>) {
@@ -248,7 +242,7 @@ template <typename T> using GradSum = std::conditional_t<std::is_integral_v<T>, 
 std::vector<Tensor> max_pool2d_grad_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Tensor& x = in[0];
   const Tensor& dy = in[1];
-  PoolGeometry g = pool_geometry(node, x.shape(), dy.shape());
+  PoolGeometry g = pool_sizes(node);
   Tensor dx(x.dtype(), x.shape());
   dispatch_dtype(x.dtype(), [&]<typename T>() {
     if constexpr (std::is_same_v<T, bool>) {
@@ -269,18 +263,14 @@ std::vector<Tensor> max_pool2d_grad_kernel(const ir::Node& node, const std::vect
   return {dx};
 }
 
-bool count_include_pad(const ir::Node& node) {
-  return node.attrs().get_bool(node.name(), "count_include_pad");
-}
-
 int64_t pool_divisor(const PoolWindow& window, bool include_pad) {
   return include_pad ? window.padded_size : window.inside_size();
 }
 
 std::vector<Tensor> avg_pool2d_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Shape& y_shape = result_shape(node);
-  PoolGeometry g = pool_geometry(node, in[0].shape(), y_shape);
-  bool include_pad = count_include_pad(node);
+  PoolGeometry g = pool_sizes(node);
+  bool include_pad = g.count_include_pad;
   std::vector<double> x = to_doubles(in[0]);
   std::vector<double> y(shape_numel(y_shape), 0.0);
   for_each_pool_window(g, [&](int64_t plane, int64_t out, const PoolWindow& window) {
@@ -297,8 +287,8 @@ std::vector<Tensor> avg_pool2d_kernel(const ir::Node& node, const std::vector<Te
 // among the input elements of its window.
 std::vector<Tensor> avg_pool2d_grad_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Shape& x_shape = result_shape(node);
-  PoolGeometry g = pool_geometry(node, x_shape, in[0].shape());
-  bool include_pad = count_include_pad(node);
+  PoolGeometry g = pool_sizes(node);
+  bool include_pad = g.count_include_pad;
   std::vector<double> dy = to_doubles(in[0]);
   std::vector<double> dx(shape_numel(x_shape), 0.0);
   for_each_pool_window(g, [&](int64_t plane, int64_t out, const PoolWindow& window) {
