@@ -164,8 +164,9 @@ __attribute__((target("avx512f"))) bool max_pool_2x2_avx512(const PoolShape& s, 
   return nan == 0;
 }
 
-// One plane of a 2x2 max pool's gradient into a zeroed dx plane: dy goes to the first
-// maximum of its window. False if the plane of x holds a NaN.
+// One plane of a 2x2 max pool's gradient: dy goes to the first maximum of its window,
+// zeros to the window's other elements (elements outside every window are left alone).
+// False if the plane of x holds a NaN.
 __attribute__((target("avx512f"))) bool
 max_pool_2x2_grad_avx512(const PoolShape& s, const float* in, const float* dy, float* out) {
   __mmask16 nan = 0;
@@ -219,12 +220,15 @@ void loom_rt_max_pool2d_grad_f32(const float* x, const float* dy, float* dx,
   PoolShape s(params);
   Windows win(s);
   bool fast = is_pool_2x2(s) && loom::cpu::use_avx512_kernels();
+  bool tiled = 2 * s.oh == s.h && 2 * s.ow == s.w; // the windows cover every element
   for_each_plane(s, [&](int64_t plane) {
     const float* in = x + plane * s.h * s.w;
     const float* g = dy + plane * s.oh * s.ow;
     float* out = dx + plane * s.h * s.w;
-    std::memset(out, 0, sizeof(float) * s.h * s.w);
-    if (fast && max_pool_2x2_grad_avx512(s, in, g, out)) return;
+    if (fast) {
+      if (!tiled) std::memset(out, 0, sizeof(float) * s.h * s.w);
+      if (max_pool_2x2_grad_avx512(s, in, g, out)) return;
+    }
     std::memset(out, 0, sizeof(float) * s.h * s.w);
     for (int64_t i = 0; i < s.oh; ++i)
       for (int64_t j = 0; j < s.ow; ++j) {
