@@ -48,7 +48,7 @@ struct Images {
   int64_t count() const { return b1 - b0; }
 };
 
-constexpr int64_t kColumnBlockBytes = 512 << 10;
+constexpr int64_t kColumnBlockBytes = 256 << 10;
 
 int64_t images_per_block(const ConvShape& s) {
   int64_t per_image =
