@@ -176,6 +176,18 @@ std::vector<int64_t> last_axis_segments(const ir::Function& body, const Shape& o
   return segments;
 }
 
+// Whether a reduction of the body sums at least this many elements into each output:
+// its outputs then get a row each, so that a few of them (a bias gradient's 6 or 16)
+// still spread over the threads instead of running as one row.
+constexpr int64_t kLongReduction = 1024;
+bool has_long_reductions(const ir::Function& body) {
+  return std::any_of(body.nodes().begin(), body.nodes().end(), [](const auto& n) {
+    return is_reduce(n->op()) &&
+           n->operand(0)->type().numel() >=
+               kLongReduction * std::max<int64_t>(n->result()->type().numel(), 1);
+  });
+}
+
 constexpr int64_t kColumnTile = 256; // accumulators per column reduction (on the stack)
 
 // The j loop over [lo, hi) of one row, for a body with column reductions: per tile,
@@ -287,7 +299,8 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
 
   const Shape& shape = body.outputs()[0].value->shape();
   std::vector<const ir::Node*> columns = column_reductions(body, shape);
-  RowSpace space = row_space(shape, columns.empty() ? 4096 : kColumnTile);
+  int64_t tile = !columns.empty() ? kColumnTile : has_long_reductions(body) ? 1 : 4096;
+  RowSpace space = row_space(shape, tile);
   std::vector<int64_t> segments = last_axis_segments(body, shape);
   bool has_direct_conv = std::any_of(body.nodes().begin(), body.nodes().end(),
                                      [](const auto& n) { return is_direct_conv(*n); });

@@ -24,6 +24,10 @@ TEST_CASE("compiled results are bit-identical with 1 and 2 threads", "[cpu][thre
                                   {{"axes", std::vector<int64_t>{1}}, {"keepdims", false}}));
   fn->add_output("col_max", b.op(Op::ReduceMax, {h},
                                  {{"axes", std::vector<int64_t>{0}}, {"keepdims", false}}));
+  // A convolution's bias gradient: few outputs, each a long sum, one row per output.
+  ir::Value* dy = fn->add_param("dy", {DType::F32, {16, 6, 28, 28}});
+  fn->add_output("bias_grad", b.op(Op::ReduceSum, {b.op(Op::Relu, {dy})},
+                                   {{"axes", std::vector<int64_t>{0, 2, 3}}, {"keepdims", false}}));
 
   auto inputs = test::random_inputs(*fn, 42);
   auto exe = compile(*fn, {.target = "cpu"});
@@ -33,6 +37,7 @@ TEST_CASE("compiled results are bit-identical with 1 and 2 threads", "[cpu][thre
   auto two = exe->run(inputs);
   loom_rt_set_num_threads(0);
   auto again = exe->run(inputs);
+  CHECK(test::compare_cpu_with_interp(*fn, inputs, 1e-5, 1e-5) == "");
   for (size_t i = 0; i < one.size(); ++i) {
     INFO("output " << fn->outputs()[i].name);
     CHECK(one[i].bit_equal(two[i]));
