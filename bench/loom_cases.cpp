@@ -273,6 +273,27 @@ PreparedCase prepare_lstm_train() {
        {"target", random_uniform_tensor({kLstmBatch, kLstmHidden}, 10, -0.5f, 0.5f)}});
 }
 
+// --- ResNet-shaped convolution ---------------------------------------------------------------
+
+constexpr int64_t kResnetBatch = 8, kResnetChannels = 64, kResnetSide = 56;
+
+// One ResNet-18 stage-1 convolution (64 -> 64, 3x3, pad 1, on 56x56) with bias and ReLU,
+// mean squared error against a target, and an SGD update: im2col + GEMM's shape (576
+// taps per output) rather than LeNet's small layers.
+PreparedCase prepare_resnet_conv_train() {
+  Graph graph("resnet_conv_train");
+  nn::ParameterStore store(graph, nn::Mode::Train);
+  Shape shape = {kResnetBatch, kResnetChannels, kResnetSide, kResnetSide};
+  Value x = graph.input("x", DType::F32, shape);
+  Value target = graph.input("target", DType::F32, shape);
+  nn::Conv2d conv(store, "conv", kResnetChannels, kResnetChannels, {3, 3}, {.pads = {1, 1}});
+  Value loss = nn::mse_loss(relu(conv(x)), target);
+  optim::TrainStep step = optim::build_train_step(store, loss, optim::SGD({.lr = 0.01}));
+  return training_case(graph, std::move(step),
+                       {{"x", random_uniform_tensor(shape, 11)},
+                        {"target", random_uniform_tensor(shape, 12, 0.0f, 1.0f)}});
+}
+
 // --- Nominal work -----------------------------------------------------------------------------
 
 double matmul_flops(double m, double n, double k) { return 2.0 * m * n * k; }
@@ -289,6 +310,11 @@ double lenet_forward_flops() {
   double dense = matmul_flops(kLenetBatch, 120, 400) + matmul_flops(kLenetBatch, 84, 120) +
                  matmul_flops(kLenetBatch, kClasses, 84);
   return conv1 + conv2 + dense;
+}
+
+double resnet_conv_forward_flops() {
+  return matmul_flops(kResnetBatch * double(kResnetSide * kResnetSide), kResnetChannels,
+                      kResnetChannels * 9.0);
 }
 
 double lstm_forward_flops() {
@@ -316,6 +342,9 @@ const std::vector<CaseSpec>& all_cases() {
       {"lstm_train",
        "LSTM input 128, hidden 256, 32 steps, batch 64: forward, backward, SGD update",
        3 * lstm_forward_flops(), 0, prepare_lstm_train},
+      {"resnet_conv_train",
+       "ResNet-18 stage-1 conv 64->64 3x3 pad 1 + bias + ReLU on 8x64x56x56: MSE, SGD",
+       3 * resnet_conv_forward_flops(), 0, prepare_resnet_conv_train},
   };
   return cases;
 }

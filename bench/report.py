@@ -38,6 +38,7 @@ CASE_TITLES = {
     "mlp_train": "MLP 784-1024-1024-10 training step (softmax cross-entropy, SGD), batch 256",
     "lenet_train": "LeNet-5 training step (softmax cross-entropy, SGD), batch 64",
     "lstm_train": "LSTM input 128, hidden 256, 32 steps, batch 64: forward + backward + SGD update",
+    "resnet_conv_train": "ResNet-18 stage-1 convolution 64->64 3x3 pad 1 + bias + ReLU on 8x64x56x56: MSE, SGD",
 }
 
 

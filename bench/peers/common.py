@@ -21,6 +21,7 @@ CASES = [
     "mlp_train",
     "lenet_train",
     "lstm_train",
+    "resnet_conv_train",
 ]
 
 # Shapes shared by every suite (bench/README.md).
@@ -30,6 +31,7 @@ ELEMENTWISE_A, ELEMENTWISE_B, ELEMENTWISE_C = 0.5, 0.25, 2.0
 MLP_BATCH, MLP_IN, MLP_HIDDEN, CLASSES = 256, 784, 1024, 10
 LENET_BATCH, IMAGE_SIDE = 64, 28
 LSTM_BATCH, LSTM_STEPS, LSTM_INPUT, LSTM_HIDDEN = 64, 32, 128, 256
+RESNET_BATCH, RESNET_CHANNELS, RESNET_SIDE = 8, 64, 56
 LEARNING_RATE = 0.01
 
 

@@ -174,6 +174,15 @@ def lstm_loss(params, x, target):
     return jnp.mean((h - target) ** 2)
 
 
+def resnet_conv_params():
+    c = common.RESNET_CHANNELS
+    return {"conv.weight": glorot(9 * c, 9 * c, (c, c, 3, 3)), "conv.bias": jnp.zeros((c,), jnp.float32)}
+
+
+def resnet_conv_loss(params, x, target):
+    return jnp.mean((jax.nn.relu(conv(params, "conv", x, ((1, 1), (1, 1)))) - target) ** 2)
+
+
 # --- Cases -------------------------------------------------------------------------------
 
 
@@ -205,6 +214,11 @@ def prepare(case):
         x = random_uniform((common.LSTM_BATCH, common.LSTM_STEPS, common.LSTM_INPUT))
         target = random_uniform((common.LSTM_BATCH, common.LSTM_HIDDEN), -0.5, 0.5)
         return training_case(lstm_loss, lstm_params(), x, target)
+    if case == "resnet_conv_train":
+        shape = (common.RESNET_BATCH, common.RESNET_CHANNELS, common.RESNET_SIDE, common.RESNET_SIDE)
+        x = random_uniform(shape)
+        target = random_uniform(shape, 0.0, 1.0)
+        return training_case(resnet_conv_loss, resnet_conv_params(), x, target)
     raise ValueError(f"unknown case {case}")
 
 

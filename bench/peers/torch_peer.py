@@ -97,6 +97,17 @@ class LstmRegression(nn.Module):
         return F.mse_loss(h[-1], target)
 
 
+class ResnetConv(nn.Module):
+    """As bench/loom_cases.cpp: conv 64->64 3x3 pad 1 with bias, ReLU, MSE against a target."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(common.RESNET_CHANNELS, common.RESNET_CHANNELS, 3, padding=1)
+
+    def forward(self, x, target):
+        return F.mse_loss(F.relu(self.conv(x)), target)
+
+
 def training_step(model, loss_of_model):
     """One step as loom's Trainer does it: forward, backward, SGD update, loss read back."""
     optimizer = torch.optim.SGD(model.parameters(), lr=common.LEARNING_RATE)
@@ -140,6 +151,13 @@ def prepare_lstm_train():
     return training_step(LstmRegression(), lambda m: m(x, target))
 
 
+def prepare_resnet_conv_train():
+    shape = (common.RESNET_BATCH, common.RESNET_CHANNELS, common.RESNET_SIDE, common.RESNET_SIDE)
+    x = random_uniform(shape)
+    target = random_uniform(shape, 0.0, 1.0)
+    return training_step(ResnetConv(), lambda m: m(x, target))
+
+
 def prepare(case):
     if case in common.SGEMM_SIZES:
         return prepare_sgemm(common.SGEMM_SIZES[case]), None
@@ -149,6 +167,7 @@ def prepare(case):
         "mlp_train": prepare_mlp_train,
         "lenet_train": prepare_lenet_train,
         "lstm_train": prepare_lstm_train,
+        "resnet_conv_train": prepare_resnet_conv_train,
     }
     return builders[case](), None
 
