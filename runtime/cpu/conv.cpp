@@ -116,6 +116,10 @@ void im2col(const ConvShape& s, const float* x, int64_t g, Images im, float* col
       return im2col_unit_stride_avx512<1>(s, x, g, im, col);
     case 2:
       return im2col_unit_stride_avx512<2>(s, x, g, im, col);
+    case 3:
+      return im2col_unit_stride_avx512<3>(s, x, g, im, col);
+    case 4:
+      return im2col_unit_stride_avx512<4>(s, x, g, im, col);
     default:
       return im2col_unit_stride_avx512<0>(s, x, g, im, col);
     }
