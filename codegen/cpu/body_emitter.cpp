@@ -423,29 +423,52 @@ llvm::Value* BodyEmitter::reduce(const ir::Node& n, const Index& out_idx) {
   b_.CreateStore(reduce_identity(n.op(), dt), acc);
   Index in(in_shape.size());
   size_t kept = 0;
-  for (size_t d = 0; d < in_shape.size(); ++d) {
-    bool reduced = std::find(axes.begin(), axes.end(), static_cast<int64_t>(d)) != axes.end();
-    if (!reduced) in[d] = out_idx[keepdims ? d : kept++];
-  }
-  reduce_loops(n, in, axes, 0, acc, t);
+  auto reduced = [&](int64_t d) { return std::find(axes.begin(), axes.end(), d) != axes.end(); };
+  for (size_t d = 0; d < in_shape.size(); ++d)
+    if (!reduced(static_cast<int64_t>(d))) in[d] = out_idx[keepdims ? d : kept++];
+  // Reduced axes that end the operand's shape are one flat, contiguous loop. Looping
+  // over them one by one, LLVM fully unrolls a short innermost axis (28 or 56
+  // elements) and vectorizes the next one out with gathers.
+  int64_t flat_from = static_cast<int64_t>(in_shape.size());
+  while (flat_from > 0 && reduced(flat_from - 1))
+    --flat_from;
+  if (static_cast<int64_t>(in_shape.size()) - flat_from < 2) flat_from = in_shape.size();
+  std::vector<int64_t> outer_axes;
+  for (int64_t axis : axes)
+    if (axis < flat_from) outer_axes.push_back(axis);
+  reduce_loops(n, in, outer_axes, flat_from, 0, acc, t);
   return b_.CreateLoad(t, acc);
 }
 
 void BodyEmitter::reduce_loops(const ir::Node& n, Index& in, const std::vector<int64_t>& axes,
-                               size_t level, llvm::AllocaInst* acc, llvm::Type* t) {
-  if (level == axes.size()) {
+                               int64_t flat_from, size_t level, llvm::AllocaInst* acc,
+                               llvm::Type* t) {
+  const Shape& shape = n.operand(0)->shape();
+  auto accumulate_element = [&] {
     scopes_.emplace_back(); // values computed inside the loop do not outlive it
     llvm::Value* x = emit(n.operand(0), in);
     b_.CreateStore(combine(n.op(), b_.CreateLoad(t, acc), x, n.result()->dtype()), acc);
     scopes_.pop_back();
+  };
+  if (level < axes.size()) {
+    int64_t axis = axes[level];
+    emit_loop(
+        b_, i64(0), i64(shape[axis]),
+        [&](llvm::Value* iv) {
+          in[axis] = iv;
+          reduce_loops(n, in, axes, flat_from, level + 1, acc, t);
+        },
+        "r");
     return;
   }
-  int64_t axis = axes[level];
+  if (flat_from == static_cast<int64_t>(shape.size())) return accumulate_element();
+  Shape trailing(shape.begin() + flat_from, shape.end());
   emit_loop(
-      b_, i64(0), i64(n.operand(0)->shape()[axis]),
-      [&](llvm::Value* iv) {
-        in[axis] = iv;
-        reduce_loops(n, in, axes, level + 1, acc, t);
+      b_, i64(0), i64(shape_numel(trailing)),
+      [&](llvm::Value* flat) {
+        Index trailing_idx = delinearize(flat, trailing);
+        std::copy(trailing_idx.begin(), trailing_idx.end(), in.begin() + flat_from);
+        accumulate_element();
       },
       "r");
 }

@@ -137,8 +137,10 @@ private:
 
   llvm::Value* reduce(const ir::Node& n, const Index& out_idx);
 
-  void reduce_loops(const ir::Node& n, Index& in, const std::vector<int64_t>& axes, size_t level,
-                    llvm::AllocaInst* acc, llvm::Type* t);
+  // Loops over `axes` (from `level` on), then one flat loop over the trailing dims from
+  // `flat_from` (none when flat_from is the rank), accumulating into acc.
+  void reduce_loops(const ir::Node& n, Index& in, const std::vector<int64_t>& axes,
+                    int64_t flat_from, size_t level, llvm::AllocaInst* acc, llvm::Type* t);
 
   llvm::Value* reduce_identity(Op op, DType dt);
 

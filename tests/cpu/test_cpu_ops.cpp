@@ -98,6 +98,14 @@ std::vector<OpCase> cases() {
     InputDomain d = op == Op::ReduceProd ? InputDomain{0.5, 1.5} : InputDomain{};
     c.push_back({op, {F({4, 5, 300})}, {{"axes", Shape{2}}, {"keepdims", false}}, d, 1e-5});
     c.push_back({op, {F({4, 5, 6})}, {{"axes", Shape{0, 2}}, {"keepdims", true}}, d, 1e-5});
+    // Reduced trailing axes run as one flat loop: a bias gradient's shape, and everything.
+    c.push_back({op, {F({3, 4, 7, 9})}, {{"axes", Shape{0, 2, 3}}, {"keepdims", false}}, d, 1e-5});
+    c.push_back(
+        {op, {F({2, 3, 5, 7})}, {{"axes", Shape{0, 1, 2, 3}}, {"keepdims", true}}, d, 1e-5});
+    c.push_back({op,
+                 {I(DType::I32, {3, 4, 5})},
+                 {{"axes", Shape{1, 2}}, {"keepdims", false}},
+                 InputDomain{-2, 2, -2, 2}});
     c.push_back({op,
                  {I(DType::I32, {4, 5})},
                  {{"axes", Shape{1}}, {"keepdims", false}},
