@@ -39,7 +39,8 @@ struct Options {
   std::string target = "cpu";
   int64_t limit_train = 60000;
   int64_t limit_test = 10000;
-  double lr = 0.0; // 0: the optimizer's default below
+  double lr = 0.0;                 // 0: the optimizer's default below
+  std::string schedule = "cosine"; // or "constant"
   int64_t seed = 1;
   std::string data_dir = data::kFashionMnistDir;
   std::string dump_ir_dir; // --dump-ir=DIR: the training step before and after the pipeline
@@ -52,8 +53,9 @@ void print_usage() {
   std::cerr << "usage: fashion-mnist [--model=mlp|cnn] "
                "[--optimizer=adam|sgd|momentum|nesterov|rmsprop|adagrad|adamw]\n"
                "                     [--epochs N] [--batch B] [--target=interp] [--limit-train N]\n"
-               "                     [--limit-test N] [--lr X] [--seed S] [--data-dir DIR] "
-               "[--dump-ir=DIR]\n";
+               "                     [--limit-test N] [--lr X] [--schedule=cosine|constant] "
+               "[--seed S]\n"
+               "                     [--data-dir DIR] [--dump-ir=DIR]\n";
 }
 
 // The whole of `text` as a number; std::invalid_argument naming the option otherwise.
@@ -95,6 +97,8 @@ Options parse_options(int argc, char** argv) {
       o.limit_test = parse_number<int64_t>(key, value);
     else if (key == "--lr")
       o.lr = parse_number<double>(key, value);
+    else if (key == "--schedule")
+      o.schedule = value;
     else if (key == "--seed")
       o.seed = parse_number<int64_t>(key, value);
     else if (key == "--data-dir")
@@ -106,6 +110,8 @@ Options parse_options(int argc, char** argv) {
   }
   if (o.model != "mlp" && o.model != "cnn")
     throw std::invalid_argument("--model must be mlp or cnn");
+  if (o.schedule != "cosine" && o.schedule != "constant")
+    throw std::invalid_argument("--schedule must be cosine or constant");
   if (o.epochs < 1 || o.batch < 1) throw std::invalid_argument("--epochs and --batch must be >= 1");
   return o;
 }
@@ -233,10 +239,14 @@ int run(const Options& options) {
   int64_t batches = train.size() / options.batch;
   if (batches == 0 || test.size() == 0)
     throw std::invalid_argument("need at least one training batch and one test image");
+  // Cosine annealing to zero over the whole run, as is usual for short schedules: the
+  // last epoch takes small steps, so the final weights do not land on a noisy update.
+  if (options.schedule == "cosine")
+    optimizer->set_schedule(optim::LrSchedule::cosine(options.epochs * batches));
   std::cout << "fashion-mnist: model " << options.model << ", optimizer " << optimizer->name()
-            << " (lr " << lr << "), " << batches << " batches of " << options.batch << " ("
-            << train.size() << " images), " << test.size() << " test images, target "
-            << options.target << "\n";
+            << " (lr " << lr << ", " << options.schedule << " schedule), " << batches
+            << " batches of " << options.batch << " (" << train.size() << " images), "
+            << test.size() << " test images, target " << options.target << "\n";
 
   Graph graph("train_step");
   nn::ParameterStore store(graph, nn::Mode::Train);

@@ -4,6 +4,7 @@
 #include "frontend/optim.h"
 
 #include <cmath>
+#include <numbers>
 
 namespace loom::optim {
 
@@ -50,6 +51,12 @@ Value step_as(const Value& step, const Value& param, const CallSite& loc) {
   return cast(step, param.dtype(), loc);
 }
 
+// x * lr * factor, or x * lr without a schedule (factor undefined).
+Value times_lr(const Value& x, double lr, const Value& factor, const CallSite& loc) {
+  Value scaled = mul(x, lr, loc);
+  return factor.defined() ? mul(scaled, factor, loc) : scaled;
+}
+
 void check_adam(const AdamOptions& o, const std::string& name, const CallSite& loc) {
   check_hyperparameter(o.lr >= 0.0, name, "learning rate", o.lr, loc);
   check_hyperparameter(o.beta1 >= 0.0 && o.beta1 < 1.0, name, "beta1", o.beta1, loc);
@@ -63,17 +70,39 @@ void check_adam(const AdamOptions& o, const std::string& name, const CallSite& l
 //   m^ = m_t / (1 - beta1^t);  v^ = v_t / (1 - beta2^t)
 //   theta_t = decayed_theta - lr * m^ / (sqrt(v^) + eps)
 ParamUpdate adam_update(const AdamOptions& o, const Value& decayed_param, const Value& grad,
-                        const std::vector<Value>& slots, const Value& step, const CallSite& loc) {
+                        const std::vector<Value>& slots, const Value& step, const Value& lr_factor,
+                        const CallSite& loc) {
   Value m = moving_average(slots[0], grad, o.beta1, loc);
   Value v = moving_average(slots[1], mul(grad, grad, loc), o.beta2, loc);
   Value t = step_as(step, decayed_param, loc);
   Value m_hat = div(m, sub(1.0, pow(o.beta1, t, loc), loc), loc);
   Value v_hat = div(v, sub(1.0, pow(o.beta2, t, loc), loc), loc);
-  Value delta = div(mul(m_hat, o.lr, loc), add(sqrt(v_hat, loc), o.eps, loc), loc);
+  Value delta = div(times_lr(m_hat, o.lr, lr_factor, loc), add(sqrt(v_hat, loc), o.eps, loc), loc);
   return {sub(decayed_param, delta, loc), {m, v}};
 }
 
 } // namespace
+
+// --- Learning-rate schedules ---------------------------------------------------------
+
+LrSchedule LrSchedule::cosine(int64_t steps, double final_fraction, CallSite loc) {
+  if (steps < 1)
+    throw_at(ErrorCode::InvalidArgument,
+             "LrSchedule::cosine: steps must be at least 1, got " + std::to_string(steps), loc);
+  check_hyperparameter(final_fraction >= 0.0 && final_fraction <= 1.0, "LrSchedule::cosine",
+                       "final_fraction", final_fraction, loc);
+  return {.cosine_steps = steps, .final_fraction = final_fraction};
+}
+
+// factor(t) = f + (1 - f) (1 + cos(pi min(t - 1, T) / T)) / 2 with f = final_fraction:
+// 1 on the first update, f from update T + 1 on.
+Value Optimizer::lr_factor(const Value& param, const Value& step, const CallSite& loc) const {
+  if (schedule_.constant()) return Value();
+  double steps = static_cast<double>(schedule_.cosine_steps), f = schedule_.final_fraction;
+  Value done = minimum(sub(step_as(step, param, loc), 1.0, loc), steps, loc);
+  Value cosine = cos(mul(done, std::numbers::pi / steps, loc), loc);
+  return add(mul(add(cosine, 1.0, loc), 0.5 * (1.0 - f), loc), f, loc);
+}
 
 // --- SGD ---------------------------------------------------------------------------
 // PyTorch SGD (momentum without dampening; the buffer starts at 0, so b_1 = g_1):
@@ -99,14 +128,15 @@ std::vector<Slot> SGD::slots() const {
   return {{"momentum_buffer", 0.0}};
 }
 
-ParamUpdate SGD::update(Value param, Value grad, const std::vector<Value>& slots, Value,
+ParamUpdate SGD::update(Value param, Value grad, const std::vector<Value>& slots, Value step,
                         CallSite loc) const {
   check_update_inputs("SGD", param, grad, slots, this->slots().size(), loc);
   Value g = with_l2(grad, param, options_.weight_decay, loc);
-  if (options_.momentum == 0.0) return {sub(param, mul(g, options_.lr, loc), loc), {}};
+  Value factor = lr_factor(param, step, loc);
+  if (options_.momentum == 0.0) return {sub(param, times_lr(g, options_.lr, factor, loc), loc), {}};
   Value buffer = add(mul(slots[0], options_.momentum, loc), g, loc);
   Value direction = options_.nesterov ? add(g, mul(buffer, options_.momentum, loc), loc) : buffer;
-  return {sub(param, mul(direction, options_.lr, loc), loc), {buffer}};
+  return {sub(param, times_lr(direction, options_.lr, factor, loc), loc), {buffer}};
 }
 
 // --- AdaGrad -----------------------------------------------------------------------
@@ -131,6 +161,7 @@ ParamUpdate AdaGrad::update(Value param, Value grad, const std::vector<Value>& s
   check_update_inputs("AdaGrad", param, grad, slots, 1, loc);
   Value g = with_l2(grad, param, options_.weight_decay, loc);
   Value lr = param.graph()->scalar(options_.lr, param.dtype(), loc);
+  if (Value factor = lr_factor(param, step, loc); factor.defined()) lr = mul(lr, factor, loc);
   if (options_.lr_decay != 0.0) {
     Value decay_steps = sub(step_as(step, param, loc), 1.0, loc);
     lr = div(lr, add(mul(decay_steps, options_.lr_decay, loc), 1.0, loc), loc);
@@ -165,7 +196,7 @@ std::vector<Slot> RMSProp::slots() const {
   return slots;
 }
 
-ParamUpdate RMSProp::update(Value param, Value grad, const std::vector<Value>& slots, Value,
+ParamUpdate RMSProp::update(Value param, Value grad, const std::vector<Value>& slots, Value step,
                             CallSite loc) const {
   check_update_inputs("RMSProp", param, grad, slots, this->slots().size(), loc);
   Value g = with_l2(grad, param, options_.weight_decay, loc);
@@ -184,7 +215,7 @@ ParamUpdate RMSProp::update(Value param, Value grad, const std::vector<Value>& s
     scaled = add(mul(slots[next_slot], options_.momentum, loc), scaled, loc);
     result.slots.push_back(scaled);
   }
-  result.param = sub(param, mul(scaled, options_.lr, loc), loc);
+  result.param = sub(param, times_lr(scaled, options_.lr, lr_factor(param, step, loc), loc), loc);
   return result;
 }
 
@@ -201,7 +232,7 @@ ParamUpdate Adam::update(Value param, Value grad, const std::vector<Value>& slot
                          CallSite loc) const {
   check_update_inputs("Adam", param, grad, slots, 2, loc);
   return adam_update(options_, param, with_l2(grad, param, options_.weight_decay, loc), slots, step,
-                     loc);
+                     lr_factor(param, step, loc), loc);
 }
 
 AdamW::AdamW(AdamOptions options, CallSite loc) : options_(options) {
@@ -216,10 +247,14 @@ std::vector<Slot> AdamW::slots() const { return {{"m", 0.0}, {"v", 0.0}}; }
 ParamUpdate AdamW::update(Value param, Value grad, const std::vector<Value>& slots, Value step,
                           CallSite loc) const {
   check_update_inputs("AdamW", param, grad, slots, 2, loc);
-  Value decayed = options_.weight_decay == 0.0
-                      ? param
-                      : mul(param, 1.0 - options_.lr * options_.weight_decay, loc);
-  return adam_update(options_, decayed, grad, slots, step, loc);
+  Value factor = lr_factor(param, step, loc);
+  Value decayed = param;
+  if (options_.weight_decay != 0.0)
+    decayed =
+        factor.defined()
+            ? sub(param, times_lr(param, options_.lr * options_.weight_decay, factor, loc), loc)
+            : mul(param, 1.0 - options_.lr * options_.weight_decay, loc);
+  return adam_update(options_, decayed, grad, slots, step, factor, loc);
 }
 
 // --- By name -----------------------------------------------------------------------

@@ -38,6 +38,20 @@ struct ParamUpdate {
   std::vector<Value> slots; // in the order of Optimizer::slots()
 };
 
+// A learning-rate schedule, evaluated inside the training step from its counter t (1 on
+// the first update): the update uses lr * factor(t), so the rate changes over training
+// without recompiling. The default is a constant rate.
+struct LrSchedule {
+  // Cosine annealing over `steps` updates from lr down to lr * final_fraction, constant
+  // after that: PyTorch's CosineAnnealingLR with eta_min = final_fraction * lr, stepped
+  // once per update and without restarts.
+  static LrSchedule cosine(int64_t steps, double final_fraction = 0.0,
+                           CallSite loc = CallSite::current());
+  bool constant() const { return cosine_steps == 0; }
+  int64_t cosine_steps = 0;
+  double final_fraction = 0.0;
+};
+
 class Optimizer {
 public:
   virtual ~Optimizer() = default;
@@ -47,6 +61,17 @@ public:
   // i64[] holding t, the 1-based index of this update (for bias corrections).
   virtual ParamUpdate update(Value param, Value grad, const std::vector<Value>& slots, Value step,
                              CallSite loc = CallSite::current()) const = 0;
+
+  void set_schedule(LrSchedule schedule) { schedule_ = schedule; }
+  const LrSchedule& schedule() const { return schedule_; }
+
+protected:
+  // The schedule's factor at `step` as a scalar of param's dtype; undefined (a null
+  // Value) for a constant rate, whose graphs then multiply by lr alone.
+  Value lr_factor(const Value& param, const Value& step, const CallSite& loc) const;
+
+private:
+  LrSchedule schedule_;
 };
 
 // --- The optimizers (update rules as in PyTorch's torch.optim; see optim.cpp) ---------

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cmath>
 
 #include "frontend/nn/nn.h"
 #include "frontend/optim.h"
@@ -227,4 +228,41 @@ TEST_CASE("make_optimizer knows every optimizer by name", "[train][optim]") {
   CHECK(nesterov.code() == ErrorCode::InvalidArgument);
   Error beta = error_from([] { optim::Adam({.beta1 = 1.0}); });
   CHECK(beta.code() == ErrorCode::InvalidArgument);
+}
+
+TEST_CASE("a cosine schedule scales the learning rate by its factor at each update",
+          "[train][optim][schedule]") {
+  // factor(t) = f + (1 - f) (1 + cos(pi min(t - 1, T) / T)) / 2, here with T = 2: the
+  // updates use lr, lr (f + (1 - f) / 2) and then lr f for good.
+  const double lr = 0.1, f = 0.2, wd = 0.01;
+  auto factor = [&](int t) {
+    double done = std::min(t - 1, 2);
+    return f + (1 - f) * (1 + std::cos(3.141592653589793 * done / 2)) / 2;
+  };
+  CHECK(factor(1) == Approx(1.0));
+  CHECK(factor(3) == Approx(f));
+  optim::SGD sgd({.lr = lr});
+  sgd.set_schedule(optim::LrSchedule::cosine(2, f));
+  check_three_updates(
+      sgd, by_hand([&](int, double theta, double g, int t) { return theta - lr * factor(t) * g; }));
+  // AdamW: the decoupled decay is scaled too, as PyTorch's schedulers scale the group's lr.
+  const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  Vec m = {0, 0}, v = {0, 0};
+  auto expected = by_hand([&](int i, double theta, double g, int t) {
+    double rate = lr * factor(t);
+    theta *= 1 - rate * wd;
+    m[i] = beta1 * m[i] + (1 - beta1) * g;
+    v[i] = beta2 * v[i] + (1 - beta2) * g * g;
+    double m_hat = m[i] / (1 - std::pow(beta1, t)), v_hat = v[i] / (1 - std::pow(beta2, t));
+    return theta - rate * m_hat / (std::sqrt(v_hat) + eps);
+  });
+  optim::AdamW adamw({.lr = lr, .weight_decay = wd});
+  adamw.set_schedule(optim::LrSchedule::cosine(2, f));
+  check_three_updates(adamw, expected);
+}
+
+TEST_CASE("a cosine schedule needs at least one step and a final fraction in [0, 1]",
+          "[train][optim][schedule]") {
+  CHECK_THROWS_WITH(optim::LrSchedule::cosine(0), Catch::Contains("at least 1"));
+  CHECK_THROWS_WITH(optim::LrSchedule::cosine(10, 1.5), Catch::Contains("final_fraction"));
 }
