@@ -379,7 +379,10 @@ LoopKernel emit_loop_kernel(llvm::Module& module, const std::string& name,
   // Split only work big enough to pay for handing it to threads (measured: from 8K
   // elements with the spinning pool); the split never changes results.
   int64_t work = largest_value(body);
-  k.chunks = work < (1 << 13) ? 1 : std::min<int64_t>(space.rows, 64);
+  int64_t most = std::min<int64_t>(space.rows, 64);
+  k.chunks = work < (1 << 13)
+                 ? 1
+                 : std::clamp<int64_t>(work / (1 << 14), std::min<int64_t>(2, most), most);
   // A kernel that touches few elements runs in microseconds: compile it for size, which
   // skips vectorization and loop versioning (most of LLVM's time on a training step).
   if (work < kSmallKernelElements) {
