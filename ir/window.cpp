@@ -31,10 +31,6 @@ const Shape& operand_shape(const Node& n, int i) { return n.operand(i)->shape();
 
 } // namespace
 
-bool is_conv(Op op) {
-  return op == Op::Conv2D || op == Op::Conv2DBackpropInput || op == Op::Conv2DBackpropFilter;
-}
-
 ConvGeometry conv_geometry(const Node& n) {
   ConvGeometry g;
   const Shape& result = n.result()->shape();
@@ -54,11 +50,6 @@ ConvGeometry conv_geometry(const Node& n) {
   g.window = window_of(n, true);
   g.groups = n.attrs().get_int(n.name(), "groups");
   return g;
-}
-
-bool is_pool(Op op) {
-  return op == Op::MaxPool2D || op == Op::MaxPool2DGrad || op == Op::AvgPool2D ||
-         op == Op::AvgPool2DGrad;
 }
 
 PoolGeometry pool_geometry(const Node& n) {

@@ -23,7 +23,6 @@ struct ConvGeometry {
   int64_t groups = 1;
   int64_t taps() const { return w[1] * w[2] * w[3]; } // filter taps per output element
 };
-bool is_conv(Op op);
 ConvGeometry conv_geometry(const Node& n); // n must be one of the three
 
 // max_pool2d(x) -> y, max_pool2d_grad(x, dy) -> dx, avg_pool2d(x) -> y and
@@ -34,7 +33,6 @@ struct PoolGeometry {
   Window2D window;
   bool count_include_pad = false;
 };
-bool is_pool(Op op);
 PoolGeometry pool_geometry(const Node& n); // n must be one of the four
 
 } // namespace loom::ir

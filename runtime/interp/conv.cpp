@@ -38,35 +38,6 @@ Tensor from_doubles(DType dtype, const Shape& shape, const std::vector<double>& 
 
 // ---- convolution ---------------------------------------------------------------------
 
-// Sizes and window attributes of a convolution x[N,C,H,W] * w[O,C/groups,KH,KW] -> y[N,O,OH,OW].
-struct ConvGeometry {
-  int64_t batch, in_channels, in_h, in_w;
-  int64_t out_channels, kernel_h, kernel_w;
-  int64_t out_h, out_w;
-  int64_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
-  int64_t groups;
-};
-
-ConvGeometry conv_sizes(const ir::Node& node) {
-  ir::ConvGeometry g = ir::conv_geometry(node);
-  return ConvGeometry{.batch = g.x[0],
-                      .in_channels = g.x[1],
-                      .in_h = g.x[2],
-                      .in_w = g.x[3],
-                      .out_channels = g.w[0],
-                      .kernel_h = g.w[2],
-                      .kernel_w = g.w[3],
-                      .out_h = g.y[2],
-                      .out_w = g.y[3],
-                      .stride_h = g.window.stride_h,
-                      .stride_w = g.window.stride_w,
-                      .pad_top = g.window.pad_top,
-                      .pad_left = g.window.pad_left,
-                      .dilation_h = g.window.dilation_h,
-                      .dilation_w = g.window.dilation_w,
-                      .groups = g.groups};
-}
-
 // Linear offsets of one term x[x_offset] * w[w_offset] contributing to y[y_offset].
 struct ConvTerm {
   int64_t x_offset, w_offset, y_offset;
@@ -75,25 +46,26 @@ struct ConvTerm {
 // Calls visit(ConvTerm) for every product in the convolution sum whose input position
 // lies inside x (padding reads zero, so it contributes nothing), in the order
 // n, o, i, j (output element) then c, p, q (filter tap).
-template <typename Visit> void for_each_conv_term(const ConvGeometry& g, Visit&& visit) {
-  int64_t in_per_group = g.in_channels / g.groups;
-  int64_t out_per_group = g.out_channels / g.groups;
-  for (int64_t n = 0; n < g.batch; ++n)
-    for (int64_t o = 0; o < g.out_channels; ++o) {
+template <typename Visit> void for_each_conv_term(const ir::ConvGeometry& g, Visit&& visit) {
+  const Shape &xs = g.x, &ws = g.w,
+              &ys = g.y; // [N, C, H, W], [O, C/groups, KH, KW], [N, O, OH, OW]
+  const ir::Window2D& win = g.window;
+  int64_t in_per_group = xs[1] / g.groups, out_per_group = ws[0] / g.groups;
+  for (int64_t n = 0; n < xs[0]; ++n)
+    for (int64_t o = 0; o < ws[0]; ++o) {
       int64_t first_in_channel = (o / out_per_group) * in_per_group;
-      for (int64_t i = 0; i < g.out_h; ++i)
-        for (int64_t j = 0; j < g.out_w; ++j) {
-          int64_t y_offset = ((n * g.out_channels + o) * g.out_h + i) * g.out_w + j;
+      for (int64_t i = 0; i < ys[2]; ++i)
+        for (int64_t j = 0; j < ys[3]; ++j) {
+          int64_t y_offset = ((n * ys[1] + o) * ys[2] + i) * ys[3] + j;
           for (int64_t c = 0; c < in_per_group; ++c)
-            for (int64_t p = 0; p < g.kernel_h; ++p) {
-              int64_t h = i * g.stride_h - g.pad_top + p * g.dilation_h;
-              if (h < 0 || h >= g.in_h) continue;
-              for (int64_t q = 0; q < g.kernel_w; ++q) {
-                int64_t w = j * g.stride_w - g.pad_left + q * g.dilation_w;
-                if (w < 0 || w >= g.in_w) continue;
-                int64_t x_offset =
-                    ((n * g.in_channels + first_in_channel + c) * g.in_h + h) * g.in_w + w;
-                int64_t w_offset = ((o * in_per_group + c) * g.kernel_h + p) * g.kernel_w + q;
+            for (int64_t p = 0; p < ws[2]; ++p) {
+              int64_t h = i * win.stride_h - win.pad_top + p * win.dilation_h;
+              if (h < 0 || h >= xs[2]) continue;
+              for (int64_t q = 0; q < ws[3]; ++q) {
+                int64_t w = j * win.stride_w - win.pad_left + q * win.dilation_w;
+                if (w < 0 || w >= xs[3]) continue;
+                int64_t x_offset = ((n * xs[1] + first_in_channel + c) * xs[2] + h) * xs[3] + w;
+                int64_t w_offset = ((o * in_per_group + c) * ws[2] + p) * ws[3] + q;
                 visit(ConvTerm{x_offset, w_offset, y_offset});
               }
             }
@@ -104,7 +76,7 @@ template <typename Visit> void for_each_conv_term(const ConvGeometry& g, Visit&&
 // conv2d(x, w) -> y
 std::vector<Tensor> conv2d_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Shape& y_shape = result_shape(node);
-  ConvGeometry g = conv_sizes(node);
+  ir::ConvGeometry g = ir::conv_geometry(node);
   std::vector<double> x = to_doubles(in[0]), w = to_doubles(in[1]);
   std::vector<double> y(shape_numel(y_shape), 0.0);
   for_each_conv_term(g, [&](ConvTerm t) { y[t.y_offset] += x[t.x_offset] * w[t.w_offset]; });
@@ -115,7 +87,7 @@ std::vector<Tensor> conv2d_kernel(const ir::Node& node, const std::vector<Tensor
 std::vector<Tensor> conv2d_backprop_input_kernel(const ir::Node& node,
                                                  const std::vector<Tensor>& in) {
   const Shape& x_shape = result_shape(node);
-  ConvGeometry g = conv_sizes(node);
+  ir::ConvGeometry g = ir::conv_geometry(node);
   std::vector<double> dy = to_doubles(in[0]), w = to_doubles(in[1]);
   std::vector<double> dx(shape_numel(x_shape), 0.0);
   for_each_conv_term(g, [&](ConvTerm t) { dx[t.x_offset] += dy[t.y_offset] * w[t.w_offset]; });
@@ -126,7 +98,7 @@ std::vector<Tensor> conv2d_backprop_input_kernel(const ir::Node& node,
 std::vector<Tensor> conv2d_backprop_filter_kernel(const ir::Node& node,
                                                   const std::vector<Tensor>& in) {
   const Shape& w_shape = result_shape(node);
-  ConvGeometry g = conv_sizes(node);
+  ir::ConvGeometry g = ir::conv_geometry(node);
   std::vector<double> x = to_doubles(in[0]), dy = to_doubles(in[1]);
   std::vector<double> dw(shape_numel(w_shape), 0.0);
   for_each_conv_term(g, [&](ConvTerm t) { dw[t.w_offset] += x[t.x_offset] * dy[t.y_offset]; });
@@ -134,32 +106,6 @@ std::vector<Tensor> conv2d_backprop_filter_kernel(const ir::Node& node,
 }
 
 // ---- pooling -------------------------------------------------------------------------
-
-struct PoolGeometry {
-  int64_t planes; // N * C: pooling treats every channel of every image alike
-  int64_t in_h, in_w, out_h, out_w;
-  int64_t kernel_h, kernel_w, stride_h, stride_w;
-  int64_t pad_top, pad_left, pad_bottom, pad_right;
-  bool count_include_pad; // avg pooling: the divisor counts padding elements
-};
-
-PoolGeometry pool_sizes(const ir::Node& node) {
-  ir::PoolGeometry g = ir::pool_geometry(node);
-  return PoolGeometry{.planes = g.x[0] * g.x[1],
-                      .in_h = g.x[2],
-                      .in_w = g.x[3],
-                      .out_h = g.y[2],
-                      .out_w = g.y[3],
-                      .kernel_h = g.kernel_h,
-                      .kernel_w = g.kernel_w,
-                      .stride_h = g.window.stride_h,
-                      .stride_w = g.window.stride_w,
-                      .pad_top = g.window.pad_top,
-                      .pad_left = g.window.pad_left,
-                      .pad_bottom = g.window.pad_bottom,
-                      .pad_right = g.window.pad_right,
-                      .count_include_pad = g.count_include_pad};
-}
 
 // One pooling window: its rows [h_begin, h_end) and columns [w_begin, w_end) clipped
 // to the input, and the window's size clipped to the padded input instead.
@@ -170,29 +116,32 @@ struct PoolWindow {
   int64_t inside_size() const { return (h_end - h_begin) * (w_end - w_begin); }
 };
 
-PoolWindow pool_window(const PoolGeometry& g, int64_t i, int64_t j) {
-  int64_t h0 = i * g.stride_h - g.pad_top, w0 = j * g.stride_w - g.pad_left;
+PoolWindow pool_window(const ir::PoolGeometry& g, int64_t i, int64_t j) {
+  const ir::Window2D& win = g.window;
+  int64_t in_h = g.x[2], in_w = g.x[3];
+  int64_t h0 = i * win.stride_h - win.pad_top, w0 = j * win.stride_w - win.pad_left;
   // A ceil_mode window may run past the bottom/right padding; clip it there first
   // (as PyTorch does) for the count_include_pad divisor.
-  int64_t padded_h = std::min(h0 + g.kernel_h, g.in_h + g.pad_bottom) - h0;
-  int64_t padded_w = std::min(w0 + g.kernel_w, g.in_w + g.pad_right) - w0;
-  return PoolWindow{std::max<int64_t>(h0, 0), std::min(h0 + g.kernel_h, g.in_h),
-                    std::max<int64_t>(w0, 0), std::min(w0 + g.kernel_w, g.in_w),
-                    padded_h * padded_w};
+  int64_t padded_h = std::min(h0 + g.kernel_h, in_h + win.pad_bottom) - h0;
+  int64_t padded_w = std::min(w0 + g.kernel_w, in_w + win.pad_right) - w0;
+  return PoolWindow{std::max<int64_t>(h0, 0), std::min(h0 + g.kernel_h, in_h),
+                    std::max<int64_t>(w0, 0), std::min(w0 + g.kernel_w, in_w), padded_h * padded_w};
 }
 
 // Calls visit(plane, out_offset, window) for every output element; `plane` is the
-// offset of the element's N*C plane in the input.
-template <typename Visit> void for_each_pool_window(const PoolGeometry& g, Visit&& visit) {
-  for (int64_t nc = 0; nc < g.planes; ++nc)
-    for (int64_t i = 0; i < g.out_h; ++i)
-      for (int64_t j = 0; j < g.out_w; ++j) {
+// offset of the element's N*C plane in the input (pooling treats every channel of
+// every image alike).
+template <typename Visit> void for_each_pool_window(const ir::PoolGeometry& g, Visit&& visit) {
+  int64_t planes = g.x[0] * g.x[1], out_h = g.y[2], out_w = g.y[3];
+  for (int64_t nc = 0; nc < planes; ++nc)
+    for (int64_t i = 0; i < out_h; ++i)
+      for (int64_t j = 0; j < out_w; ++j) {
         PoolWindow window = pool_window(g, i, j);
         // The shape rule keeps every pad smaller than the kernel and drops ceil_mode
         // windows that start in the trailing padding, so no window is empty.
         if (window.inside_size() <= 0)
           throw_error(ErrorCode::Internal, "pooling window without input elements");
-        visit(nc * g.in_h * g.in_w, (nc * g.out_h + i) * g.out_w + j, window);
+        visit(nc * g.x[2] * g.x[3], (nc * out_h + i) * out_w + j, window);
       }
 }
 
@@ -219,7 +168,7 @@ int64_t window_argmax(const T* x, int64_t plane, int64_t in_w, const PoolWindow&
 
 std::vector<Tensor> max_pool2d_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Tensor& x = in[0];
-  PoolGeometry g = pool_sizes(node);
+  ir::PoolGeometry g = ir::pool_geometry(node);
   Tensor y(x.dtype(), result_shape(node));
   dispatch_dtype(x.dtype(), [&]<typename T>() {
     if constexpr (std::is_same_v<T, bool>) {
@@ -228,7 +177,7 @@ std::vector<Tensor> max_pool2d_kernel(const ir::Node& node, const std::vector<Te
       const T* src = x.data<T>();
       T* dst = y.data<T>();
       for_each_pool_window(g, [&](int64_t plane, int64_t out, const PoolWindow& window) {
-        dst[out] = src[window_argmax(src, plane, g.in_w, window)];
+        dst[out] = src[window_argmax(src, plane, g.x[3], window)];
       });
     }
   });
@@ -242,7 +191,7 @@ template <typename T> using GradSum = std::conditional_t<std::is_integral_v<T>, 
 std::vector<Tensor> max_pool2d_grad_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Tensor& x = in[0];
   const Tensor& dy = in[1];
-  PoolGeometry g = pool_sizes(node);
+  ir::PoolGeometry g = ir::pool_geometry(node);
   Tensor dx(x.dtype(), x.shape());
   dispatch_dtype(x.dtype(), [&]<typename T>() {
     if constexpr (std::is_same_v<T, bool>) {
@@ -253,7 +202,7 @@ std::vector<Tensor> max_pool2d_grad_kernel(const ir::Node& node, const std::vect
       const T* grad = dy.data<T>();
       std::vector<Sum> sums(x.numel(), Sum{0});
       for_each_pool_window(g, [&](int64_t plane, int64_t out, const PoolWindow& window) {
-        sums[window_argmax(src, plane, g.in_w, window)] += static_cast<Sum>(grad[out]);
+        sums[window_argmax(src, plane, g.x[3], window)] += static_cast<Sum>(grad[out]);
       });
       T* dst = dx.data<T>();
       for (int64_t i = 0; i < x.numel(); ++i)
@@ -269,16 +218,15 @@ int64_t pool_divisor(const PoolWindow& window, bool include_pad) {
 
 std::vector<Tensor> avg_pool2d_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Shape& y_shape = result_shape(node);
-  PoolGeometry g = pool_sizes(node);
-  bool include_pad = g.count_include_pad;
+  ir::PoolGeometry g = ir::pool_geometry(node);
   std::vector<double> x = to_doubles(in[0]);
   std::vector<double> y(shape_numel(y_shape), 0.0);
   for_each_pool_window(g, [&](int64_t plane, int64_t out, const PoolWindow& window) {
     double sum = 0.0;
     for (int64_t h = window.h_begin; h < window.h_end; ++h)
       for (int64_t w = window.w_begin; w < window.w_end; ++w)
-        sum += x[plane + h * g.in_w + w];
-    y[out] = sum / static_cast<double>(pool_divisor(window, include_pad));
+        sum += x[plane + h * g.x[3] + w];
+    y[out] = sum / static_cast<double>(pool_divisor(window, g.count_include_pad));
   });
   return {from_doubles(in[0].dtype(), y_shape, y)};
 }
@@ -287,15 +235,14 @@ std::vector<Tensor> avg_pool2d_kernel(const ir::Node& node, const std::vector<Te
 // among the input elements of its window.
 std::vector<Tensor> avg_pool2d_grad_kernel(const ir::Node& node, const std::vector<Tensor>& in) {
   const Shape& x_shape = result_shape(node);
-  PoolGeometry g = pool_sizes(node);
-  bool include_pad = g.count_include_pad;
+  ir::PoolGeometry g = ir::pool_geometry(node);
   std::vector<double> dy = to_doubles(in[0]);
   std::vector<double> dx(shape_numel(x_shape), 0.0);
   for_each_pool_window(g, [&](int64_t plane, int64_t out, const PoolWindow& window) {
-    double share = dy[out] / static_cast<double>(pool_divisor(window, include_pad));
+    double share = dy[out] / static_cast<double>(pool_divisor(window, g.count_include_pad));
     for (int64_t h = window.h_begin; h < window.h_end; ++h)
       for (int64_t w = window.w_begin; w < window.w_end; ++w)
-        dx[plane + h * g.in_w + w] += share;
+        dx[plane + h * g.x[3] + w] += share;
   });
   return {from_doubles(in[0].dtype(), x_shape, dx)};
 }
