@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "runtime/cpu/packed_sgemm.h"
 #include "runtime/thread_pool.h"
 
 extern "C" void openblas_set_num_threads(int);
@@ -95,6 +96,10 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
            const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+  // Below 2 MFLOP OpenBLAS's unpacked small-matrix kernels win (LeNet's GEMMs).
+  constexpr double kSmallFlops = 2e6;
+  if (k > 0 && use_packed_sgemm() && 2.0 * static_cast<double>(m) * n * k >= kSmallFlops)
+    return packed_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
   gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
 }
 

@@ -1,0 +1,326 @@
+// loom's AVX-512 sgemm: pack op(A) into panels of kRows rows and op(B) into panels of
+// kCols columns (zero-padded, each k-major), then cover C with kRows x kCols tiles, each
+// the outer-product sum of one A panel and one B panel over the whole of k (28
+// accumulators in registers). Packing runs once per call and the panels are shared by
+// all threads; OpenBLAS, called on blocks of C, re-packs the shared operand per block.
+#include "runtime/cpu/packed_sgemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <utility>
+
+#include "runtime/thread_pool.h"
+
+namespace loom::cpu {
+
+namespace {
+
+constexpr int kRows = 14;                  // rows of a tile: A values broadcast per k
+constexpr int kCols = 32;                  // columns of a tile: two 16-lane vectors of B per k
+constexpr int64_t kBlockBytes = 384 << 10; // A panels a chunk re-reads per B panel: in L2
+constexpr double kChunkFlops = 1e6;        // about one parallel chunk per MFLOP, at most 16
+// With at most this many row panels, each B panel serves few tiles: B is read in place
+// when it can be, and otherwise packed in blocks of k of at most kPackedBytes (L2).
+constexpr int64_t kFewRowPanels = 8;
+constexpr int64_t kPackedBytes = 1 << 20;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+__attribute__((target("avx512f"))) __mmask16 lanes(int64_t count) {
+  return count >= 16 ? __mmask16(0xffff) : count <= 0 ? 0 : __mmask16((1u << count) - 1);
+}
+
+// In-register transpose: row i of the input becomes lane i of every output row. (The
+// all-lanes maskz forms: GCC 12's plain forms trip -Wuninitialized on their
+// _mm512_undefined_ps.)
+__attribute__((target("avx512f"))) void transpose16(__m512 r[16]) {
+  constexpr __mmask16 all = 0xffff;
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_maskz_unpacklo_ps(all, r[i], r[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_ps(all, r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_maskz_shuffle_ps(all, t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_maskz_shuffle_ps(all, t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm512_maskz_shuffle_ps(all, t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_maskz_shuffle_ps(all, t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_maskz_shuffle_f32x4(all, r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_maskz_shuffle_f32x4(all, r[i], r[i + 4], 0xDD);
+    t[i + 8] = _mm512_maskz_shuffle_f32x4(all, r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_maskz_shuffle_f32x4(all, r[i + 8], r[i + 12], 0xDD);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_maskz_shuffle_f32x4(all, t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_maskz_shuffle_f32x4(all, t[i], t[i + 8], 0xDD);
+  }
+}
+
+// One panel, out[p * width + lane] for p < k: element (p, lane) of the source is
+// src[p * ld + lane] (contiguous lanes) or src[lane * ld + p] (transposed). Lanes from
+// `valid` on are zero.
+__attribute__((target("avx512f"))) void pack_panel(const float* src, int64_t ld, bool transposed,
+                                                   int64_t valid, int64_t k, int width,
+                                                   float* out) {
+  if (!transposed) {
+    for (int64_t p = 0; p < k; ++p)
+      for (int lane = 0; lane < width; lane += 16)
+        _mm512_mask_storeu_ps(out + p * width + lane, lanes(width - lane),
+                              _mm512_maskz_loadu_ps(lanes(valid - lane), src + p * ld + lane));
+    return;
+  }
+  __m512 r[16];
+  for (int64_t p0 = 0; p0 < k; p0 += 16) {
+    __mmask16 along_k = lanes(k - p0);
+    for (int lane0 = 0; lane0 < width; lane0 += 16) {
+      for (int i = 0; i < 16; ++i)
+        r[i] = lane0 + i < valid ? _mm512_maskz_loadu_ps(along_k, src + (lane0 + i) * ld + p0)
+                                 : _mm512_setzero_ps();
+      transpose16(r);
+      __mmask16 store = lanes(width - lane0);
+      for (int j = 0; j < 16 && p0 + j < k; ++j)
+        _mm512_mask_storeu_ps(out + (p0 + j) * width + lane0, store, r[j]);
+    }
+  }
+}
+
+// C tile (R rows, V vectors) = alpha * sum_p a[p][r] b[p][v] + beta * C. `last` masks
+// the columns of the last vector. B is a packed panel, or with Direct the source rows
+// (ldb apart; the tail masked), for GEMMs too short in m to repay packing B.
+template <int R, int V, bool Direct>
+__attribute__((target("avx512f"))) void tile(int64_t k, const float* a, int64_t a_step,
+                                             const float* b, int64_t ldb, float* c, int64_t ldc,
+                                             __mmask16 last, float alpha, float beta) {
+  __m512 acc[R][V];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; ++p) {
+    __m512 bv[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      bv[v] = !Direct      ? _mm512_load_ps(b + 16 * v)
+              : v == V - 1 ? _mm512_maskz_loadu_ps(last, b + 16 * v)
+                           : _mm512_loadu_ps(b + 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      __m512 av = _mm512_set1_ps(a[r]);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+    }
+    a += a_step;
+    b += Direct ? ldb : kCols;
+  }
+  __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) {
+      __mmask16 mask = v == V - 1 ? last : __mmask16(0xffff);
+      float* out = c + r * ldc + 16 * v;
+      __m512 x = alpha == 1.0f ? acc[r][v] : _mm512_mul_ps(acc[r][v], va);
+      if (beta != 0.0f) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, out), vb, x);
+      _mm512_mask_storeu_ps(out, mask, x);
+    }
+}
+
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
+                        __mmask16, float, float);
+using TileTable = std::array<std::array<TileFn, 2>, kRows>;
+
+template <bool Direct, int... Rows> constexpr TileTable tiles(std::integer_sequence<int, Rows...>) {
+  return {{{tile<Rows + 1, 1, Direct>, tile<Rows + 1, 2, Direct>}...}};
+}
+
+// The tile for `rows` rows (1..kRows) and `vectors` vectors (1..2).
+TileFn tile_for(int rows, int vectors, bool direct) {
+  static constexpr TileTable packed = tiles<false>(std::make_integer_sequence<int, kRows>());
+  static constexpr TileTable unpacked = tiles<true>(std::make_integer_sequence<int, kRows>());
+  return (direct ? unpacked : packed)[rows - 1][vectors - 1];
+}
+
+// Grow-only, 64-byte aligned, one per thread (conv blocks call sgemm from pool workers).
+float* scratch(int64_t floats) {
+  struct Buffer {
+    float* data = nullptr;
+    int64_t size = 0;
+    ~Buffer() { std::free(data); }
+  };
+  thread_local Buffer buffer;
+  if (buffer.size < floats) {
+    std::free(buffer.data);
+    buffer.data = static_cast<float*>(std::aligned_alloc(64, ceil_div(floats * 4, 64) * 64));
+    if (!buffer.data) throw std::bad_alloc();
+    buffer.size = floats;
+  }
+  return buffer.data;
+}
+
+struct Gemm {
+  bool ta, tb;
+  int64_t m, n, k;
+  const float* a;
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;
+  int64_t ldc;
+  float alpha, beta;
+  float* packed_a = nullptr; // row_panels() panels of kb x kRows
+  float* packed_b = nullptr; // col_panels() panels of kb x kCols
+  int64_t k0 = 0, kb = 0;    // the block of k being computed
+  float block_beta = 0;      // beta for the first block, then 1 (accumulate)
+
+  // Rows are spread evenly over the panels (16 rows: 8 + 8, not 14 + 2), so that every
+  // tile keeps enough independent accumulators to hide the FMA latency.
+  int64_t row_panels() const { return ceil_div(m, kRows); }
+  int64_t panel_row(int64_t ip) const { return m * ip / row_panels(); }
+  int64_t col_panels() const { return ceil_div(n, kCols); }
+  // B read in place when each of its panels would serve at most two tiles: packing it
+  // would cost about as much as the tiles (LeNet's 16-filter convolution).
+  bool direct_a() const { return ta; }
+  bool few_row_panels() const { return row_panels() <= kFewRowPanels; }
+  bool direct_b() const { return !tb && few_row_panels(); }
+
+  // Where element (row i, k index p) of op(A), and (p, column j) of op(B), live.
+  const float* a_at(int64_t i, int64_t p) const { return ta ? a + p * lda + i : a + i * lda + p; }
+  const float* b_at(int64_t p, int64_t j) const { return tb ? b + j * ldb + p : b + p * ldb + j; }
+
+  void pack_a(int64_t ip) const {
+    int64_t i0 = panel_row(ip);
+    pack_panel(a_at(i0, k0), lda, !ta, panel_row(ip + 1) - i0, kb, kRows,
+               packed_a + ip * kb * kRows);
+  }
+  void pack_b(int64_t jp) const {
+    int64_t j0 = jp * kCols;
+    pack_panel(b_at(k0, j0), ldb, tb, n - j0, kb, kCols, packed_b + jp * kb * kCols);
+  }
+
+  // Tiles [ip_lo, ip_hi) x [jp_lo, jp_hi), B panel outermost so that the chunk's A
+  // panels stay in L2 and each B panel is read once from memory.
+  void compute(int64_t ip_lo, int64_t ip_hi, int64_t jp_lo, int64_t jp_hi) const {
+    for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
+      int64_t cols = std::min<int64_t>(kCols, n - jp * kCols);
+      int vectors = static_cast<int>(ceil_div(cols, 16));
+      __mmask16 last = lanes(cols - 16 * (vectors - 1));
+      for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
+        int rows = static_cast<int>(panel_row(ip + 1) - panel_row(ip));
+        const float* b_panel = direct_b() ? b_at(k0, jp * kCols) : packed_b + jp * kb * kCols;
+        const float* a_panel = direct_a() ? a_at(panel_row(ip), k0) : packed_a + ip * kb * kRows;
+        tile_for(rows, vectors, direct_b())(kb, a_panel, direct_a() ? lda : kRows, b_panel, ldb,
+                                            c + panel_row(ip) * ldc + jp * kCols, ldc, last, alpha,
+                                            block_beta);
+      }
+    }
+  }
+};
+
+// Chunks of C fixed by the shape: few enough rows that their A panels fit kBlockBytes,
+// and about one chunk per 8 MFLOP, at most 16 (two threads balance on them).
+struct Split {
+  int64_t row_chunks, col_chunks;
+};
+
+Split split_for(const Gemm& g) {
+  int64_t rp = g.row_panels(), cp = g.col_panels();
+  int64_t panels_in_l2 = std::max<int64_t>(1, kBlockBytes / (kRows * g.kb * 4));
+  int64_t row_chunks = ceil_div(rp, panels_in_l2);
+  double flops = 2.0 * g.m * g.n * g.kb;
+  int64_t wanted = std::clamp<int64_t>(static_cast<int64_t>(flops / kChunkFlops), 1, 16);
+  int64_t col_chunks = std::clamp<int64_t>(ceil_div(wanted, row_chunks), 1, cp);
+  return {row_chunks, col_chunks};
+}
+
+void run(int64_t chunks, const std::function<void(int64_t)>& body, bool inline_only) {
+  if (inline_only) {
+    for (int64_t c = 0; c < chunks; ++c)
+      body(c);
+  } else if (chunks == 1)
+    body(0);
+  else
+    ThreadPool::global().run(chunks, body);
+}
+
+std::atomic<bool> packed_sgemm_allowed{true};
+
+} // namespace
+
+bool use_packed_sgemm() {
+  static const bool supported = __builtin_cpu_supports("avx512f");
+  return supported && packed_sgemm_allowed.load(std::memory_order_relaxed);
+}
+
+void allow_packed_sgemm(bool allowed) {
+  packed_sgemm_allowed.store(allowed, std::memory_order_relaxed);
+}
+
+namespace {
+
+// One block of k: pack what is packed, then the tiles.
+void multiply_block(const Gemm& g) {
+  int64_t rp = g.row_panels(), cp = g.col_panels();
+  // A GEMM of one chunk runs inline: a parallel loop costs microseconds, as much as the
+  // whole of LeNet's small GEMMs. Otherwise pack in tasks of about 64K floats, A's and
+  // B's side by side, then compute the chunks.
+  Split s = split_for(g);
+  int64_t chunks = s.row_chunks * s.col_chunks;
+  auto tasks_for = [&](bool direct, int64_t floats) -> int64_t {
+    return direct ? 0 : chunks == 1 ? 1 : std::clamp<int64_t>(floats >> 16, 1, 8);
+  };
+  int64_t a_tasks = tasks_for(g.direct_a(), rp * kRows * g.kb);
+  int64_t b_tasks = tasks_for(g.direct_b(), cp * kCols * g.kb);
+  run(
+      a_tasks + b_tasks,
+      [&](int64_t task) {
+        bool is_a = task < a_tasks;
+        int64_t panels = is_a ? rp : cp, tasks = is_a ? a_tasks : b_tasks;
+        int64_t t = is_a ? task : task - a_tasks;
+        for (int64_t p = panels * t / tasks; p < panels * (t + 1) / tasks; ++p)
+          is_a ? g.pack_a(p) : g.pack_b(p);
+      },
+      chunks == 1);
+  run(
+      chunks,
+      [&](int64_t chunk) {
+        int64_t rc = chunk / s.col_chunks, cc = chunk % s.col_chunks;
+        g.compute(rp * rc / s.row_chunks, rp * (rc + 1) / s.row_chunks, cp * cc / s.col_chunks,
+                  cp * (cc + 1) / s.col_chunks);
+      },
+      chunks == 1);
+}
+
+} // namespace
+
+void packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+  if (m == 0 || n == 0) return;
+  Gemm g{ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta};
+  int64_t rp = g.row_panels(), cp = g.col_panels();
+  // k is cut into equal blocks whose packed panels stay under kPackedBytes (a ResNet
+  // filter gradient packs a 7 MiB column matrix otherwise); C accumulates the blocks in
+  // order. The blocks depend on the shape only.
+  int64_t packed_width = (g.direct_a() ? 0 : rp * kRows) + (g.direct_b() ? 0 : cp * kCols);
+  int64_t blocks =
+      !g.few_row_panels() ? 1 : std::max<int64_t>(1, ceil_div(packed_width * k * 4, kPackedBytes));
+  int64_t block = ceil_div(k, blocks);
+  float* packed = scratch(packed_width * block);
+  g.packed_b = packed;
+  g.packed_a = packed + (g.direct_b() ? 0 : cp * kCols * block);
+  for (g.k0 = 0; g.k0 < k; g.k0 += block) {
+    g.kb = std::min(block, k - g.k0);
+    g.block_beta = g.k0 == 0 ? beta : 1.0f;
+    multiply_block(g);
+  }
+}
+
+} // namespace loom::cpu

@@ -1,0 +1,23 @@
+// loom's own single-precision GEMM for AVX-512 hosts (runtime/cpu/packed_sgemm.cpp).
+// Both operands are packed once per call into panels shared by all threads, and every
+// element of C is one micro-kernel's dot product over the whole of k, so the result
+// does not depend on how C is split over threads.
+#pragma once
+
+#include <cstdint>
+
+namespace loom::cpu {
+
+// Whether loom::cpu::sgemm uses packed_sgemm: the CPU has AVX-512F and tests have not
+// switched it off (allow_packed_sgemm(false) falls back to OpenBLAS, so that tests
+// compare both on AVX-512 machines).
+bool use_packed_sgemm();
+void allow_packed_sgemm(bool allowed);
+
+// C[m x n] = alpha op(A) op(B) + beta C, row-major, as loom::cpu::sgemm. Requires
+// AVX-512F. With beta = 0, C is only written.
+void packed_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, float alpha,
+                  float beta);
+
+} // namespace loom::cpu
