@@ -57,16 +57,17 @@ std::vector<float> random_values(int64_t count, uint32_t seed) {
 
 int main(int argc, char** argv) {
   int threads = 2, rounds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  auto usage = [] {
+    std::fprintf(stderr, "usage: loom-bench-gemm [--threads N] [--rounds R] (N, R >= 1)\n");
+    return 2;
+  };
+  for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--threads")
-      threads = std::atoi(argv[i + 1]);
-    else if (flag == "--rounds")
-      rounds = std::atoi(argv[i + 1]);
-    else {
-      std::fprintf(stderr, "usage: loom-bench-gemm [--threads N] [--rounds R]\n");
-      return 2;
-    }
+    if (i + 1 >= argc || (flag != "--threads" && flag != "--rounds")) return usage();
+    char* end = nullptr;
+    long value = std::strtol(argv[i + 1], &end, 10);
+    if (*end != '\0' || value < 1 || value > 1024) return usage();
+    (flag == "--threads" ? threads : rounds) = static_cast<int>(value);
   }
   if (!loom::cpu::use_packed_sgemm()) {
     std::fprintf(stderr, "loom-bench-gemm: this CPU has no AVX-512; loom uses OpenBLAS only\n");
