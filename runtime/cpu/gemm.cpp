@@ -98,8 +98,9 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, in
            const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
   // Below 2 MFLOP OpenBLAS's unpacked small-matrix kernels win (LeNet's GEMMs).
   constexpr double kSmallFlops = 2e6;
-  if (k > 0 && use_packed_sgemm() && 2.0 * static_cast<double>(m) * n * k >= kSmallFlops)
-    return packed_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
+  if (k > 0 && use_packed_sgemm() && 2.0 * static_cast<double>(m) * n * k >= kSmallFlops &&
+      packed_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta))
+    return;
   gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
 }
 

@@ -150,6 +150,7 @@ TileFn tile_for(int rows, int vectors, bool direct) {
 }
 
 // Grow-only, 64-byte aligned, one per thread (conv blocks call sgemm from pool workers).
+// Null when the memory cannot be had.
 float* scratch(int64_t floats) {
   struct Buffer {
     float* data = nullptr;
@@ -159,8 +160,9 @@ float* scratch(int64_t floats) {
   thread_local Buffer buffer;
   if (buffer.size < floats) {
     std::free(buffer.data);
+    buffer.size = 0;
     buffer.data = static_cast<float*>(std::aligned_alloc(64, ceil_div(floats * 4, 64) * 64));
-    if (!buffer.data) throw std::bad_alloc();
+    if (!buffer.data) return nullptr;
     buffer.size = floats;
   }
   return buffer.data;
@@ -301,9 +303,9 @@ void multiply_block(const Gemm& g) {
 
 } // namespace
 
-void packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                   const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
-  if (m == 0 || n == 0) return;
+  if (m == 0 || n == 0) return true;
   Gemm g{ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta};
   int64_t rp = g.row_panels(), cp = g.col_panels();
   // k is cut into equal blocks whose packed panels stay under kPackedBytes (a ResNet
@@ -314,6 +316,7 @@ void packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
       !g.few_row_panels() ? 1 : std::max<int64_t>(1, ceil_div(packed_width * k * 4, kPackedBytes));
   int64_t block = ceil_div(k, blocks);
   float* packed = scratch(packed_width * block);
+  if (!packed && packed_width > 0) return false;
   g.packed_b = packed;
   g.packed_a = packed + (g.direct_b() ? 0 : cp * kCols * block);
   for (g.k0 = 0; g.k0 < k; g.k0 += block) {
@@ -321,6 +324,7 @@ void packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
     g.block_beta = g.k0 == 0 ? beta : 1.0f;
     multiply_block(g);
   }
+  return true;
 }
 
 } // namespace loom::cpu

@@ -15,8 +15,9 @@ bool use_packed_sgemm();
 void allow_packed_sgemm(bool allowed);
 
 // C[m x n] = alpha op(A) op(B) + beta C, row-major, as loom::cpu::sgemm. Requires
-// AVX-512F. With beta = 0, C is only written.
-void packed_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
+// AVX-512F. With beta = 0, C is only written. Returns false, C untouched, when the memory
+// for the packed panels cannot be allocated.
+bool packed_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                   int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, float alpha,
                   float beta);
 

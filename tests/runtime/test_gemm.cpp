@@ -82,9 +82,12 @@ bool call_packed = false;
 
 std::vector<float> run(const Shape& s, const Operands& o, float alpha, float beta) {
   std::vector<float> c = o.c;
-  auto gemm = call_packed ? loom::cpu::packed_sgemm : loom::cpu::sgemm;
-  gemm(s.ta, s.tb, s.m, s.n, s.k, o.a.data(), o.lda, o.b.data(), o.ldb, c.data(), o.ldc, alpha,
-       beta);
+  if (call_packed)
+    REQUIRE(loom::cpu::packed_sgemm(s.ta, s.tb, s.m, s.n, s.k, o.a.data(), o.lda, o.b.data(), o.ldb,
+                                    c.data(), o.ldc, alpha, beta));
+  else
+    loom::cpu::sgemm(s.ta, s.tb, s.m, s.n, s.k, o.a.data(), o.lda, o.b.data(), o.ldb, c.data(),
+                     o.ldc, alpha, beta);
   return c;
 }
 
