@@ -23,7 +23,10 @@ namespace {
 constexpr int kRows = 14;                  // rows of a tile: A values broadcast per k
 constexpr int kCols = 32;                  // columns of a tile: two 16-lane vectors of B per k
 constexpr int64_t kBlockBytes = 384 << 10; // A panels a chunk re-reads per B panel: in L2
-constexpr double kChunkFlops = 1e6;        // about one parallel chunk per MFLOP, at most 16
+// About one parallel chunk per MFLOP, at most 16 (measured: 2, 4 and 8 MFLOP per chunk
+// were slower on small GEMMs; at most 32 or 64 chunks, no faster).
+constexpr double kChunkFlops = 1e6;
+constexpr int64_t kMaxChunks = 16;
 // With at most this many row panels, each B panel serves few tiles: B is read in place
 // when it can be, and otherwise packed in blocks of k of at most kPackedBytes (L2).
 constexpr int64_t kFewRowPanels = 8;
@@ -228,7 +231,7 @@ struct Gemm {
 };
 
 // Chunks of C fixed by the shape: few enough rows that their A panels fit kBlockBytes,
-// and about one chunk per 8 MFLOP, at most 16 (two threads balance on them).
+// and about one chunk per MFLOP, at most kMaxChunks (two threads balance on them).
 struct Split {
   int64_t row_chunks, col_chunks;
 };
@@ -238,7 +241,7 @@ Split split_for(const Gemm& g) {
   int64_t panels_in_l2 = std::max<int64_t>(1, kBlockBytes / (kRows * g.kb * 4));
   int64_t row_chunks = ceil_div(rp, panels_in_l2);
   double flops = 2.0 * g.m * g.n * g.kb;
-  int64_t wanted = std::clamp<int64_t>(static_cast<int64_t>(flops / kChunkFlops), 1, 16);
+  int64_t wanted = std::clamp<int64_t>(static_cast<int64_t>(flops / kChunkFlops), 1, kMaxChunks);
   int64_t col_chunks = std::clamp<int64_t>(ceil_div(wanted, row_chunks), 1, cp);
   return {row_chunks, col_chunks};
 }
