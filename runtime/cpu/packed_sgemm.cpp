@@ -1,8 +1,9 @@
 // loom's AVX-512 sgemm: pack op(A) into panels of kRows rows and op(B) into panels of
 // kCols columns (zero-padded, each k-major), then cover C with kRows x kCols tiles, each
-// the outer-product sum of one A panel and one B panel over the whole of k (28
-// accumulators in registers). Packing runs once per call and the panels are shared by
+// the outer-product sum of one A panel and one B panel over k (28 accumulators in
+// registers). Packing runs once per call (per block of k) and the panels are shared by
 // all threads; OpenBLAS, called on blocks of C, re-packs the shared operand per block.
+// Operands whose packing would not pay are read in place. docs/cpu.md has the figures.
 #include "runtime/cpu/packed_sgemm.h"
 
 #include <immintrin.h>
@@ -11,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <new>
 #include <utility>
 
@@ -191,8 +193,9 @@ struct Gemm {
   int64_t row_panels() const { return ceil_div(m, kRows); }
   int64_t panel_row(int64_t ip) const { return m * ip / row_panels(); }
   int64_t col_panels() const { return ceil_div(n, kCols); }
-  // B read in place when each of its panels would serve at most two tiles: packing it
-  // would cost about as much as the tiles (LeNet's 16-filter convolution).
+  // op(A) is read in place when it is a transpose (its kRows values per k are
+  // contiguous); op(B) when it is not one and each of its panels serves few tiles, so
+  // packing would cost about as much as the tiles (the LSTM's 64-row GEMMs).
   bool direct_a() const { return ta; }
   bool few_row_panels() const { return row_panels() <= kFewRowPanels; }
   bool direct_b() const { return !tb && few_row_panels(); }
@@ -247,13 +250,9 @@ Split split_for(const Gemm& g) {
 }
 
 void run(int64_t chunks, const std::function<void(int64_t)>& body, bool inline_only) {
-  if (inline_only) {
-    for (int64_t c = 0; c < chunks; ++c)
-      body(c);
-  } else if (chunks == 1)
-    body(0);
-  else
-    ThreadPool::global().run(chunks, body);
+  if (!inline_only && chunks > 1) return ThreadPool::global().run(chunks, body);
+  for (int64_t c = 0; c < chunks; ++c)
+    body(c);
 }
 
 std::atomic<bool> packed_sgemm_allowed{true};
