@@ -1,7 +1,8 @@
 // loom's own single-precision GEMM for AVX-512 hosts (runtime/cpu/packed_sgemm.cpp).
-// Both operands are packed once per call into panels shared by all threads, and every
-// element of C is one micro-kernel's dot product over the whole of k, so the result
-// does not depend on how C is split over threads.
+// The operands are packed once per call (where packing pays) into panels shared by all
+// threads, and every element of C is one register tile's sum over k (over blocks of k
+// in a fixed order for long k), so the result does not depend on how C is split over
+// threads.
 #pragma once
 
 #include <cstdint>
