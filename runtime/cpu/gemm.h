@@ -1,8 +1,8 @@
 // Single-precision and double-precision GEMM for compiled code. On AVX-512 hosts sgemm
 // from 2 MFLOP up is loom's own (runtime/cpu/packed_sgemm.h); otherwise, and for dgemm,
-// OpenBLAS
-// kernels run single-threaded on blocks of C fixed by the shape alone, spread over
-// loom's thread pool. (OpenBLAS's own threading changes results with the thread count.)
+// OpenBLAS kernels run single-threaded on blocks of C fixed by the shape alone, spread
+// over loom's thread pool. (OpenBLAS's own threading changes results with the thread
+// count.)
 // Either way the result does not depend on the number of threads.
 #pragma once
 
