@@ -265,10 +265,29 @@ void relayout(const ConvShape& s, Direction dir, const float* src, int64_t g, Im
     }
 }
 
+// A block of one image needs no relayout: that image's group g of an NCHW tensor with
+// `channels` channels is already the GEMM's [og x OH*OW] matrix.
+bool single_image(Images im) { return im.count() == 1; }
+const float* image_group(const ConvShape& s, const float* t, int64_t g, Images im) {
+  return t + (im.b0 * s.o + g * s.og()) * s.oh * s.ow;
+}
+float* image_group(const ConvShape& s, float* t, int64_t g, Images im) {
+  return t + (im.b0 * s.o + g * s.og()) * s.oh * s.ow;
+}
+
 std::vector<float>& scratch(int which, size_t size) {
   thread_local std::vector<float> buffers[2];
   if (buffers[which].size() < size) buffers[which].resize(size);
   return buffers[which];
+}
+
+// dY's group g for a block of images as the GEMM's [og x cols] matrix: in place for one
+// image, else copied into scratch 1.
+const float* gemm_layout(const ConvShape& s, const float* dy, int64_t g, Images im) {
+  if (single_image(im)) return image_group(s, dy, g, im);
+  auto& dyg = scratch(1, s.og() * im.count() * s.oh * s.ow);
+  relayout(s, Direction::FromNchw, dy, g, im, dyg.data());
+  return dyg.data();
 }
 
 } // namespace
@@ -281,11 +300,11 @@ void loom_rt_conv2d_f32(const float* x, const float* w, float* y, const int64_t*
     for_each_block(s, [&](int64_t, Images im) {
       int64_t cols = im.count() * s.oh * s.ow;
       auto& col = scratch(0, s.k() * cols);
-      auto& out = scratch(1, s.og() * cols);
+      float* out = single_image(im) ? image_group(s, y, g, im) : scratch(1, s.og() * cols).data();
       im2col(s, x, g, im, col.data());
       loom::cpu::sgemm(false, false, s.og(), cols, s.k(), w + g * s.og() * s.k(), s.k(), col.data(),
-                       cols, out.data(), cols);
-      relayout(s, Direction::ToNchw, out.data(), g, im, y);
+                       cols, out, cols);
+      if (!single_image(im)) relayout(s, Direction::ToNchw, out, g, im, y);
     });
 }
 
@@ -298,10 +317,9 @@ void loom_rt_conv2d_backprop_input_f32(const float* dy, const float* w, float* d
     for_each_block(s, [&](int64_t, Images im) {
       int64_t cols = im.count() * s.oh * s.ow;
       auto& col = scratch(0, s.k() * cols);
-      auto& dyg = scratch(1, s.og() * cols);
-      relayout(s, Direction::FromNchw, dy, g, im, dyg.data());
-      loom::cpu::sgemm(true, false, s.k(), cols, s.og(), w + g * s.og() * s.k(), s.k(), dyg.data(),
-                       cols, col.data(), cols);
+      const float* dyg = gemm_layout(s, dy, g, im);
+      loom::cpu::sgemm(true, false, s.k(), cols, s.og(), w + g * s.og() * s.k(), s.k(), dyg, cols,
+                       col.data(), cols);
       col2im(s, col.data(), g, im, dx);
     });
 }
@@ -318,10 +336,9 @@ void loom_rt_conv2d_backprop_filter_f32(const float* x, const float* dy, float* 
     for_each_block(s, [&](int64_t block, Images im) {
       int64_t cols = im.count() * s.oh * s.ow;
       auto& col = scratch(0, s.k() * cols);
-      auto& dyg = scratch(1, s.og() * cols);
       im2col(s, x, g, im, col.data());
-      relayout(s, Direction::FromNchw, dy, g, im, dyg.data());
-      loom::cpu::sgemm(false, true, s.og(), s.k(), cols, dyg.data(), cols, col.data(), cols,
+      const float* dyg = gemm_layout(s, dy, g, im);
+      loom::cpu::sgemm(false, true, s.og(), s.k(), cols, dyg, cols, col.data(), cols,
                        partial.data() + block * filter, s.k());
     });
     float* out = dw + g * filter;
