@@ -265,14 +265,11 @@ void relayout(const ConvShape& s, Direction dir, const float* src, int64_t g, Im
     }
 }
 
-// A block of one image needs no relayout: that image's group g of an NCHW tensor with
-// `channels` channels is already the GEMM's [og x OH*OW] matrix.
+// A block of one image needs no relayout: that image's group g of Y or dY (NCHW, O
+// channels) is already the GEMM's [og x OH*OW] matrix, at this offset.
 bool single_image(Images im) { return im.count() == 1; }
-const float* image_group(const ConvShape& s, const float* t, int64_t g, Images im) {
-  return t + (im.b0 * s.o + g * s.og()) * s.oh * s.ow;
-}
-float* image_group(const ConvShape& s, float* t, int64_t g, Images im) {
-  return t + (im.b0 * s.o + g * s.og()) * s.oh * s.ow;
+int64_t image_group_offset(const ConvShape& s, int64_t g, Images im) {
+  return (im.b0 * s.o + g * s.og()) * s.oh * s.ow;
 }
 
 std::vector<float>& scratch(int which, size_t size) {
@@ -284,7 +281,7 @@ std::vector<float>& scratch(int which, size_t size) {
 // dY's group g for a block of images as the GEMM's [og x cols] matrix: in place for one
 // image, else copied into scratch 1.
 const float* gemm_layout(const ConvShape& s, const float* dy, int64_t g, Images im) {
-  if (single_image(im)) return image_group(s, dy, g, im);
+  if (single_image(im)) return dy + image_group_offset(s, g, im);
   auto& dyg = scratch(1, s.og() * im.count() * s.oh * s.ow);
   relayout(s, Direction::FromNchw, dy, g, im, dyg.data());
   return dyg.data();
@@ -300,7 +297,8 @@ void loom_rt_conv2d_f32(const float* x, const float* w, float* y, const int64_t*
     for_each_block(s, [&](int64_t, Images im) {
       int64_t cols = im.count() * s.oh * s.ow;
       auto& col = scratch(0, s.k() * cols);
-      float* out = single_image(im) ? image_group(s, y, g, im) : scratch(1, s.og() * cols).data();
+      float* out =
+          single_image(im) ? y + image_group_offset(s, g, im) : scratch(1, s.og() * cols).data();
       im2col(s, x, g, im, col.data());
       loom::cpu::sgemm(false, false, s.og(), cols, s.k(), w + g * s.og() * s.k(), s.k(), col.data(),
                        cols, out, cols);

@@ -10,12 +10,12 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <new>
 #include <utility>
 
+#include "runtime/cpu/simd.h"
 #include "runtime/thread_pool.h"
 
 namespace loom::cpu {
@@ -35,10 +35,6 @@ constexpr int64_t kFewRowPanels = 8;
 constexpr int64_t kPackedBytes = 1 << 20;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-__attribute__((target("avx512f"))) __mmask16 lanes(int64_t count) {
-  return count >= 16 ? __mmask16(0xffff) : count <= 0 ? 0 : __mmask16((1u << count) - 1);
-}
 
 // In-register transpose: row i of the input becomes lane i of every output row. (The
 // all-lanes maskz forms: GCC 12's plain forms trip -Wuninitialized on their
@@ -77,19 +73,20 @@ __attribute__((target("avx512f"))) void pack_panel(const float* src, int64_t ld,
   if (!transposed) {
     for (int64_t p = 0; p < k; ++p)
       for (int lane = 0; lane < width; lane += 16)
-        _mm512_mask_storeu_ps(out + p * width + lane, lanes(width - lane),
-                              _mm512_maskz_loadu_ps(lanes(valid - lane), src + p * ld + lane));
+        _mm512_mask_storeu_ps(
+            out + p * width + lane, lane_mask(0, width - lane),
+            _mm512_maskz_loadu_ps(lane_mask(0, valid - lane), src + p * ld + lane));
     return;
   }
   __m512 r[16];
   for (int64_t p0 = 0; p0 < k; p0 += 16) {
-    __mmask16 along_k = lanes(k - p0);
+    __mmask16 along_k = lane_mask(0, k - p0);
     for (int lane0 = 0; lane0 < width; lane0 += 16) {
       for (int i = 0; i < 16; ++i)
         r[i] = lane0 + i < valid ? _mm512_maskz_loadu_ps(along_k, src + (lane0 + i) * ld + p0)
                                  : _mm512_setzero_ps();
       transpose16(r);
-      __mmask16 store = lanes(width - lane0);
+      __mmask16 store = lane_mask(0, width - lane0);
       for (int j = 0; j < 16 && p0 + j < k; ++j)
         _mm512_mask_storeu_ps(out + (p0 + j) * width + lane0, store, r[j]);
     }
@@ -220,7 +217,7 @@ struct Gemm {
     for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
       int64_t cols = std::min<int64_t>(kCols, n - jp * kCols);
       int vectors = static_cast<int>(ceil_div(cols, 16));
-      __mmask16 last = lanes(cols - 16 * (vectors - 1));
+      __mmask16 last = lane_mask(0, cols - 16 * (vectors - 1));
       for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
         int rows = static_cast<int>(panel_row(ip + 1) - panel_row(ip));
         const float* b_panel = direct_b() ? b_at(k0, jp * kCols) : packed_b + jp * kb * kCols;
@@ -255,18 +252,12 @@ void run(int64_t chunks, const std::function<void(int64_t)>& body, bool inline_o
     body(c);
 }
 
-std::atomic<bool> packed_sgemm_allowed{true};
+Avx512Path packed_path;
 
 } // namespace
 
-bool use_packed_sgemm() {
-  static const bool supported = __builtin_cpu_supports("avx512f");
-  return supported && packed_sgemm_allowed.load(std::memory_order_relaxed);
-}
-
-void allow_packed_sgemm(bool allowed) {
-  packed_sgemm_allowed.store(allowed, std::memory_order_relaxed);
-}
+bool use_packed_sgemm() { return packed_path.enabled(); }
+void allow_packed_sgemm(bool allowed) { packed_path.allow(allowed); }
 
 namespace {
 

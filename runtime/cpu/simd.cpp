@@ -1,20 +1,17 @@
 #include "runtime/cpu/simd.h"
 
-#include <atomic>
-
 namespace loom::cpu {
 
+bool Avx512Path::enabled() const {
+  static const bool supported = __builtin_cpu_supports("avx512f");
+  return supported && allowed_.load(std::memory_order_relaxed);
+}
+
 namespace {
-std::atomic<bool> avx512_allowed{true};
+Avx512Path row_kernels;
 } // namespace
 
-bool use_avx512_kernels() {
-  static const bool supported = __builtin_cpu_supports("avx512f");
-  return supported && avx512_allowed.load(std::memory_order_relaxed);
-}
-
-void allow_avx512_kernels(bool allowed) {
-  avx512_allowed.store(allowed, std::memory_order_relaxed);
-}
+bool use_avx512_kernels() { return row_kernels.enabled(); }
+void allow_avx512_kernels(bool allowed) { row_kernels.allow(allowed); }
 
 } // namespace loom::cpu

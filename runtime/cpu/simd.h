@@ -6,11 +6,24 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 namespace loom::cpu {
 
-// Whether this CPU has AVX-512F and the kernels are not switched off.
+// An AVX-512 code path that tests can switch off, so that on AVX-512 machines they also
+// run the path it replaces.
+class Avx512Path {
+public:
+  // The CPU has AVX-512F and the path is not switched off.
+  bool enabled() const;
+  void allow(bool allowed) { allowed_.store(allowed, std::memory_order_relaxed); }
+
+private:
+  std::atomic<bool> allowed_{true};
+};
+
+// Whether this CPU has AVX-512F and the row kernels are not switched off.
 bool use_avx512_kernels();
 
 // Switches the AVX-512 row kernels off (or back on where the CPU has them), so that
