@@ -37,18 +37,25 @@ public:
   static void set_global_threads(int threads);
 
 private:
-  void worker_loop();
-  // Takes and runs chunks of job `job` until none is left.
-  void work_on(uint64_t job);
+  void worker_loop(int self);
+  // Runs chunks of job `job`: first this thread's own share, then the rest of the
+  // others' shares, taken from their ends.
+  void work_on(uint64_t job, int self);
+  bool take(uint64_t job, int owner, bool from_end, int64_t& chunk);
   bool wait_for_job(uint64_t seen);
 
   std::vector<std::thread> workers_;
-  // The current job. `ticket_` holds the job number, its chunk count and the next
-  // chunk: a chunk is taken by a compare-and-swap that also checks the job, so a late
-  // worker never takes a chunk of the next job with the previous job's body.
-  std::atomic<uint64_t> ticket_{0};
+  // Each thread's share of the current job's chunks, one cache line each: job number
+  // (24 bits) | end (20 bits) | next (20 bits). A chunk is taken by a compare-and-swap
+  // that also checks the job, so a late worker never takes a chunk of the next job
+  // with the previous job's body.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> ticket{0};
+  };
+  std::vector<Share> shares_;
+  alignas(64) std::atomic<uint64_t> job_{0}; // the newest job's number: wakes workers
   std::atomic<const std::function<void(int64_t)>*> body_{nullptr};
-  std::atomic<int64_t> finished_{0};
+  alignas(64) std::atomic<int64_t> finished_{0};
   std::atomic<bool> busy_{false};
   std::atomic<int> sleeping_{0};
   std::atomic<bool> stop_{false};

@@ -274,20 +274,25 @@ void multiply_block(const Gemm& g) {
   };
   int64_t a_tasks = tasks_for(g.direct_a(), rp * kRows * g.kb);
   int64_t b_tasks = tasks_for(g.direct_b(), cp * kCols * g.kb);
+  // Task t packs the same fraction of A's and of B's panels, and chunk c covers columns
+  // in order: the pool's thread that takes the first tasks also takes the first chunks,
+  // so its B panels are in its own cache.
+  int64_t pack_tasks = std::max(a_tasks, b_tasks);
   run(
-      a_tasks + b_tasks,
-      [&](int64_t task) {
-        bool is_a = task < a_tasks;
-        int64_t panels = is_a ? rp : cp, tasks = is_a ? a_tasks : b_tasks;
-        int64_t t = is_a ? task : task - a_tasks;
-        for (int64_t p = panels * t / tasks; p < panels * (t + 1) / tasks; ++p)
-          is_a ? g.pack_a(p) : g.pack_b(p);
+      pack_tasks,
+      [&](int64_t t) {
+        if (a_tasks)
+          for (int64_t p = rp * t / pack_tasks; p < rp * (t + 1) / pack_tasks; ++p)
+            g.pack_a(p);
+        if (b_tasks)
+          for (int64_t p = cp * t / pack_tasks; p < cp * (t + 1) / pack_tasks; ++p)
+            g.pack_b(p);
       },
       chunks == 1);
   run(
       chunks,
       [&](int64_t chunk) {
-        int64_t rc = chunk / s.col_chunks, cc = chunk % s.col_chunks;
+        int64_t cc = chunk / s.row_chunks, rc = chunk % s.row_chunks;
         g.compute(rp * rc / s.row_chunks, rp * (rc + 1) / s.row_chunks, cp * cc / s.col_chunks,
                   cp * (cc + 1) / s.col_chunks);
       },

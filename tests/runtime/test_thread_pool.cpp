@@ -1,8 +1,13 @@
 // The thread pool behind generated code: every chunk of every job runs exactly once,
-// jobs issued back to back never mix, nested calls run inline.
+// jobs issued back to back never mix, nested calls run inline, and each thread starts
+// on its own contiguous share of the chunks.
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "runtime/thread_pool.h"
@@ -50,4 +55,34 @@ TEST_CASE("a nested parallel loop runs inline on the calling chunk", "[runtime][
   for (auto& v : inner)
     all_once = all_once && v.load() == 1;
   CHECK(all_once);
+}
+
+TEST_CASE("each thread starts on its own contiguous share of the chunks", "[runtime][threads]") {
+  for (int threads : {2, 3}) {
+    INFO("threads " << threads);
+    ThreadPool pool(threads);
+    const int64_t chunks = 12;
+    std::mutex mu;
+    std::set<std::thread::id> started;
+    std::set<int64_t> first_chunks;
+    std::atomic<int> arrived{0};
+    pool.run(chunks, [&](int64_t c) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (started.insert(std::this_thread::get_id()).second) {
+          first_chunks.insert(c);
+          arrived.fetch_add(1);
+        }
+      }
+      // Hold every thread in its first chunk until all have one (or 10 s have passed),
+      // so that no thread can finish another's share before that one starts.
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (arrived.load() < threads && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    });
+    std::set<int64_t> share_starts;
+    for (int t = 0; t < threads; ++t)
+      share_starts.insert(chunks * t / threads);
+    CHECK(first_chunks == share_starts);
+  }
 }
