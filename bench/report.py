@@ -76,9 +76,64 @@ def to_result(line):
     return Result(line["suite"], line["case"], line.get("config", ""), line.get("threads", 0), line)
 
 
+# Core-to-core round trips (run.sh probes them before and after every suite) above this
+# mean the two vCPUs sat on different L3 slices; on this class of host ~95 ns is one
+# slice and ~370 ns two.
+SPLIT_L3_NS = 200
+
+
 def load_lines(path):
+    """The suites' result lines, each tagged with the round trips probed around its suite."""
     with open(path) as f:
-        return [json.loads(raw) for raw in (r.strip() for r in f) if raw.startswith("{")]
+        lines = [json.loads(raw) for raw in (r.strip() for r in f) if raw.startswith("{")]
+    results, pending, before = [], [], None
+    for line in lines:
+        if line.get("suite") != "placement":
+            pending.append(line)
+            results.append(line)
+            continue
+        trip = line.get("round_trip_ns")
+        if line.get("label", "").startswith("before"):
+            before, pending = trip, []
+        else:
+            for r in pending:
+                r["round_trip_ns"] = [before, trip]
+            pending = []
+    return results
+
+
+def placement(line):
+    """'one L3' or 'two L3s' when both probes around the line's suite agree, else None."""
+    trips = line.get("round_trip_ns")
+    if not trips or None in trips:
+        return None
+    split = sum(t > SPLIT_L3_NS for t in trips)
+    return "one L3" if split == 0 else "two L3s" if split == 2 else None
+
+
+def fmt_placement(line):
+    trips = line.get("round_trip_ns")
+    if not trips or None in trips:
+        return "-"
+    return f"{trips[0]:.0f}/{trips[1]:.0f} ({placement(line) or 'moved'})"
+
+
+def placement_section(results):
+    tagged = [r.line for r in results.every_round if r.line.get("round_trip_ns")]
+    if not tagged:
+        return "Not probed (run.sh probes it around every suite)."
+    trips = sorted(t for line in tagged for t in line["round_trip_ns"] if t is not None)
+    split = sum(t > SPLIT_L3_NS for t in trips)
+    return (
+        "The host moves this VM's two vCPUs between L3 slices every few minutes. run.sh "
+        "measures the core-to-core round trip (`loom-bench-peak --round-trip`) before and after "
+        "every suite: about 95 ns or less when both vCPUs share an L3 slice, about 370 ns when "
+        "they do not. On separate slices every cache line one thread writes and the other reads "
+        "crosses the fabric, and training steps (loom's, PyTorch's) slow down by up to a third; "
+        "the FMA peak does not change and STREAM rises. The case tables give each row's round "
+        f"trips (before/after its suite). In this run {split} of {len(trips)} probes "
+        f"(range {trips[0]:.0f}–{trips[-1]:.0f} ns) found the vCPUs on separate slices."
+    )
 
 
 def best_rounds(lines):
@@ -152,21 +207,24 @@ class Limits:
     def __init__(self, results):
         self.results = results
 
-    def _ceiling(self, case, threads, key):
+    def _ceiling(self, case, threads, key, where=None):
         """The rate of the best run at `threads` threads over every measurement of the run
-        (other load only lowers it)."""
+        (other load only lowers it); with `where`, over those probed in that placement, if
+        there are any (STREAM on two L3 slices has twice the bandwidth of one)."""
         runs = [
             r
             for r in self.results.every_round
             if r.suite == "peak" and r.case == case and r.threads == threads and r.ok
         ]
-        return max((rate(r.line[key], r.best, 1e9) for r in runs), default=None)
+        placed = [r for r in runs if where and placement(r.line) == where]
+        return max((rate(r.line[key], r.best, 1e9) for r in placed or runs), default=None)
 
     def fma_gflops(self, threads):
         return self._ceiling("fma_peak", threads, "flops")
 
-    def triad_gbps(self, threads):
-        return self._ceiling("stream_triad", threads, "bytes")
+    def triad_gbps(self, threads, line=None):
+        """STREAM triad, in the placement `line`'s suite ran in when that is known."""
+        return self._ceiling("stream_triad", threads, "bytes", placement(line) if line else None)
 
     def section(self):
         rows = []
@@ -175,20 +233,30 @@ class Limits:
             ("stream_triad", "STREAM triad", "bytes", "GB/s"),
         ]:
             for r in sorted(self.results.timed("peak", case), key=lambda r: r.threads):
+                best = {w: self._ceiling(case, r.threads, key, w) for w in ("one L3", "two L3s")}
                 rows.append(
                     [
                         label,
                         r.threads,
                         f"{rate(r.line[key], r.median, 1e9):.1f} {unit}",
                         f"{self._ceiling(case, r.threads, key):.1f} {unit}",
+                        " / ".join(f"{best[w]:.1f}" if self._placed(case, w) else "-" for w in best),
                         f"{rate(r.line[key], r.line['max_ms'], 1e9):.1f}",
                         r.line["runs"],
                     ]
                 )
         return table(
-            ["limit", "threads", "median", "best run of all rounds (used for ratios)", "worst run", "runs"],
+            ["limit", "threads", "median", "best run of all rounds", "best run on one L3 / two L3s",
+             "worst run", "runs"],
             rows,
+        ) + (
+            "\n\nRatios use the best run of all rounds; a case's STREAM ratio uses the best run in "
+            "the placement its suite ran in, when both probes around it agree."
         )
+
+    def _placed(self, case, where):
+        return any(r.suite == "peak" and r.case == case and placement(r.line) == where
+                   for r in self.results.every_round)
 
 
 # --- Per-case tables -------------------------------------------------------------------
@@ -210,6 +278,7 @@ def case_section(results, limits, case):
     if work:
         headers.append(unit + " (median)")
     headers.append("loom speedup vs this")
+    headers.append("core round trip ns")
     rows = []
     for suite in SUITE_ORDER:
         entries = sorted(results.of(suite, case), key=lambda r: (r.threads, r.config))
@@ -232,6 +301,7 @@ def case_section(results, limits, case):
                 row.append(f"{rate(work, r.median, 1e9):.1f}")
             speedup = r.median / loom_best.median if loom_best and suite != "loom" else None
             row.append(fmt_ratio(speedup))
+            row.append(fmt_placement(r.line))
             rows.append(row)
     lines = [f"### {CASE_TITLES.get(case, case)}", "", table(headers, rows), ""]
     lines += limit_notes(results, limits, case, work)
@@ -268,7 +338,7 @@ def limit_notes(results, limits, case, work):
     if case == "elementwise" and work:
         for suite in SUITE_ORDER:
             r = results.best(suite, case)
-            triad = limits.triad_gbps(r.threads) if r else None
+            triad = limits.triad_gbps(r.threads, r.line) if r else None
             if r and triad:
                 notes.append(
                     f"- {SUITE_NAMES[suite]} ({r.config}): {rate(work, r.median, 1e9):.1f} GB/s = "
@@ -303,7 +373,7 @@ def target_rows(results, limits):
 
     loom = results.best("loom", "elementwise")
     work = results.case_work("elementwise", "bytes")
-    triad = limits.triad_gbps(loom.threads) if loom else None
+    triad = limits.triad_gbps(loom.threads, loom.line) if loom else None
     if loom and work and triad:
         gbps = rate(work, loom.median, 1e9)
         add("elementwise chain ≥ 80 % of STREAM triad", f"{gbps:.1f} GB/s = {fmt_pct(gbps / triad)}",
@@ -449,6 +519,10 @@ def render(results, meta):
         "## Targets (issue 5, Done-when 3)",
         "",
         table(["target", "measured", "status"], target_rows(results, limits)),
+        "",
+        "## Where the host put the two vCPUs",
+        "",
+        placement_section(results),
         "",
         "## Machine limits",
         "",

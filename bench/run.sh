@@ -90,13 +90,21 @@ FAILURES="$RUN_DIR/failures.txt"
 : >"$FAILURES"
 
 # Runs one suite, appending its result lines; a crashed suite is recorded, not fatal.
+# Where the host has put the two vCPUs (one L3 slice or two; it moves them every few
+# minutes), probed before and after each suite: report.py tags the suite's lines with it.
+probe_placement() {
+  "$BIN/loom-bench-peak" --round-trip "$1" >>"$RESULTS" 2>/dev/null || true
+}
+
 run_suite() {
   local label="$1"; shift
   log "$label"
+  probe_placement "before: $label"
   if ! "$@" >>"$RESULTS"; then
     echo "$label exited with an error (command: $*)" >>"$FAILURES"
     log "$label FAILED (continuing)"
   fi
+  probe_placement "after: $label"
 }
 
 CASE_ARGS=()
