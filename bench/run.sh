@@ -89,13 +89,13 @@ FAILURES="$RUN_DIR/failures.txt"
 : >"$RESULTS"
 : >"$FAILURES"
 
-# Runs one suite, appending its result lines; a crashed suite is recorded, not fatal.
 # Where the host has put the two vCPUs (one L3 slice or two; it moves them every few
 # minutes), probed before and after each suite: report.py tags the suite's lines with it.
 probe_placement() {
   "$BIN/loom-bench-peak" --round-trip "$1" >>"$RESULTS" 2>/dev/null || true
 }
 
+# Runs one suite, appending its result lines; a crashed suite is recorded, not fatal.
 run_suite() {
   local label="$1"; shift
   log "$label"

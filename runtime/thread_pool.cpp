@@ -53,7 +53,7 @@ bool ThreadPool::take(uint64_t job, int owner, bool from_end, int64_t& chunk) {
   for (;;) {
     int64_t next = next_of(ticket), end = end_of(ticket);
     if (job_of(ticket) != job || next >= end) return false;
-    uint64_t taken = from_end ? make_ticket(job, next, end - 1) : ticket + 1;
+    uint64_t taken = from_end ? make_ticket(job, next, end - 1) : make_ticket(job, next + 1, end);
     if (share.compare_exchange_weak(ticket, taken, std::memory_order_acq_rel)) {
       chunk = from_end ? end - 1 : next;
       return true;
