@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -20,6 +21,8 @@ constexpr uint64_t kJobMask = 0xffffff;
 uint64_t job_of(uint64_t ticket) { return ticket >> 40; }
 int64_t end_of(uint64_t ticket) { return static_cast<int64_t>((ticket >> 20) & kMaxChunks); }
 int64_t next_of(uint64_t ticket) { return static_cast<int64_t>(ticket & kMaxChunks); }
+// The pool whose chunk this thread is running, if any.
+thread_local const ThreadPool* running_pool = nullptr;
 uint64_t make_ticket(uint64_t job, int64_t next, int64_t end) {
   return ((job & kJobMask) << 40) | (static_cast<uint64_t>(end) << 20) |
          static_cast<uint64_t>(next);
@@ -68,6 +71,7 @@ bool ThreadPool::take(uint64_t job, int owner, bool from_end, int64_t& chunk) {
 void ThreadPool::work_on(uint64_t job, int self) {
   int threads = static_cast<int>(shares_.size());
   int64_t chunk = 0;
+  const ThreadPool* outer = std::exchange(running_pool, this);
   for (int i = 0; i < threads; ++i) {
     int owner = (self + i) % threads;
     while (take(job, owner, owner != self, chunk)) {
@@ -75,7 +79,10 @@ void ThreadPool::work_on(uint64_t job, int self) {
       finished_.fetch_add(1, std::memory_order_acq_rel);
     }
   }
+  running_pool = outer;
 }
+
+int ThreadPool::threads_here() const { return running_pool == this ? 1 : num_threads(); }
 
 // Spins, then sleeps, until a job other than `seen` is published; false on stop.
 bool ThreadPool::wait_for_job(uint64_t seen) {

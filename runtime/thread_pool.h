@@ -26,6 +26,9 @@ public:
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+  // The threads a run() from the calling thread would use: 1 from inside a chunk of
+  // this pool (nested runs are inline), else num_threads().
+  int threads_here() const;
 
   // Runs body(chunk) for chunk in [0, chunks), the caller thread taking part.
   // Returns when all chunks are done. Not reentrant (nested calls run inline).

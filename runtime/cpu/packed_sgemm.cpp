@@ -14,6 +14,7 @@
 #include <functional>
 #include <new>
 #include <utility>
+#include <vector>
 
 #include "runtime/cpu/simd.h"
 #include "runtime/thread_pool.h"
@@ -33,6 +34,9 @@ constexpr int64_t kMaxChunks = 16;
 // when it can be, and otherwise packed in blocks of k of at most kPackedBytes (L2).
 constexpr int64_t kFewRowPanels = 8;
 constexpr int64_t kPackedBytes = 1 << 20;
+// Packing runs in parallel tasks of about this many floats, at most kMaxPackTasks.
+constexpr int64_t kPackTaskFloats = 1 << 16;
+constexpr int64_t kMaxPackTasks = 8;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -151,15 +155,20 @@ TileFn tile_for(int rows, int vectors, bool direct) {
   return (direct ? unpacked : packed)[rows - 1][vectors - 1];
 }
 
-// Grow-only, 64-byte aligned, one per thread (conv blocks call sgemm from pool workers).
-// Null when the memory cannot be had.
-float* scratch(int64_t floats) {
+// The packed panels are cut into one region per group of chunks (Group); region r of
+// every GEMM a thread issues lives in the same grow-only, 64-byte aligned buffer (conv
+// blocks call sgemm from pool workers, so each thread has its own). Null when the
+// memory cannot be had.
+constexpr int kMaxGroups = static_cast<int>(kMaxChunks);
+
+float* scratch(int region, int64_t floats) {
   struct Buffer {
     float* data = nullptr;
     int64_t size = 0;
     ~Buffer() { std::free(data); }
   };
-  thread_local Buffer buffer;
+  thread_local std::array<Buffer, kMaxGroups> buffers;
+  Buffer& buffer = buffers[static_cast<size_t>(region)];
   if (buffer.size < floats) {
     std::free(buffer.data);
     buffer.size = 0;
@@ -169,6 +178,18 @@ float* scratch(int64_t floats) {
   }
   return buffer.data;
 }
+
+// The packing is cut into one group per thread, matching the pool's contiguous shares:
+// group j packs B's panels [b_lo, b_hi) (the columns of the first chunks of share j)
+// and A's panels [a_lo, a_hi) into region j. Every cache line of the packed panels is
+// then written by the same thread GEMM after GEMM; in one shared buffer each GEMM's
+// layout put half of a thread's lines where the other thread wrote the last GEMM's, and
+// on a host whose two vCPUs sit on different L3 slices taking over such a line costs
+// ~600 ns.
+struct Group {
+  int64_t b_lo = 0, b_hi = 0, a_lo = 0, a_hi = 0;
+  int64_t floats(int64_t kb) const { return ((b_hi - b_lo) * kCols + (a_hi - a_lo) * kRows) * kb; }
+};
 
 struct Gemm {
   bool ta, tb;
@@ -180,10 +201,9 @@ struct Gemm {
   float* c;
   int64_t ldc;
   float alpha, beta;
-  float* packed_a = nullptr; // row_panels() panels of kb x kRows
-  float* packed_b = nullptr; // col_panels() panels of kb x kCols
-  int64_t k0 = 0, kb = 0;    // the block of k being computed
-  float block_beta = 0;      // beta for the first block, then 1 (accumulate)
+  std::array<float*, kMaxGroups> region{}; // group j's packed panels, each kb x width
+  int64_t k0 = 0, kb = 0;                  // the block of k being computed
+  float block_beta = 0;                    // beta for the first block, then 1 (accumulate)
 
   // Rows are spread evenly over the panels (16 rows: 8 + 8, not 14 + 2), so that every
   // tile keeps enough independent accumulators to hide the FMA latency.
@@ -201,28 +221,44 @@ struct Gemm {
   const float* a_at(int64_t i, int64_t p) const { return ta ? a + p * lda + i : a + i * lda + p; }
   const float* b_at(int64_t p, int64_t j) const { return tb ? b + j * ldb + p : b + p * ldb + j; }
 
-  void pack_a(int64_t ip) const {
-    int64_t i0 = panel_row(ip);
-    pack_panel(a_at(i0, k0), lda, !ta, panel_row(ip + 1) - i0, kb, kRows,
-               packed_a + ip * kb * kRows);
+  // Where B panel jp and A panel ip are packed: region j holds group j's B panels, then
+  // its A panels.
+  float* b_panel(const std::vector<Group>& groups, int64_t jp) const {
+    size_t j = 0;
+    while (jp >= groups[j].b_hi)
+      ++j;
+    return region[j] + (jp - groups[j].b_lo) * kb * kCols;
   }
-  void pack_b(int64_t jp) const {
+  float* a_panel(const std::vector<Group>& groups, int64_t ip) const {
+    size_t j = 0;
+    while (ip >= groups[j].a_hi)
+      ++j;
+    const Group& group = groups[j];
+    return region[j] + ((group.b_hi - group.b_lo) * kCols + (ip - group.a_lo) * kRows) * kb;
+  }
+
+  void pack_a(int64_t ip, float* out) const {
+    int64_t i0 = panel_row(ip);
+    pack_panel(a_at(i0, k0), lda, !ta, panel_row(ip + 1) - i0, kb, kRows, out);
+  }
+  void pack_b(int64_t jp, float* out) const {
     int64_t j0 = jp * kCols;
-    pack_panel(b_at(k0, j0), ldb, tb, n - j0, kb, kCols, packed_b + jp * kb * kCols);
+    pack_panel(b_at(k0, j0), ldb, tb, n - j0, kb, kCols, out);
   }
 
   // Tiles [ip_lo, ip_hi) x [jp_lo, jp_hi), B panel outermost so that the chunk's A
   // panels stay in L2 and each B panel is read once from memory.
-  void compute(int64_t ip_lo, int64_t ip_hi, int64_t jp_lo, int64_t jp_hi) const {
+  void compute(int64_t ip_lo, int64_t ip_hi, int64_t jp_lo, int64_t jp_hi,
+               const std::vector<Group>& groups) const {
     for (int64_t jp = jp_lo; jp < jp_hi; ++jp) {
       int64_t cols = std::min<int64_t>(kCols, n - jp * kCols);
       int vectors = static_cast<int>(ceil_div(cols, 16));
       __mmask16 last = lane_mask(0, cols - 16 * (vectors - 1));
+      const float* b_tile = direct_b() ? b_at(k0, jp * kCols) : b_panel(groups, jp);
       for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
         int rows = static_cast<int>(panel_row(ip + 1) - panel_row(ip));
-        const float* b_panel = direct_b() ? b_at(k0, jp * kCols) : packed_b + jp * kb * kCols;
-        const float* a_panel = direct_a() ? a_at(panel_row(ip), k0) : packed_a + ip * kb * kRows;
-        tile_for(rows, vectors, direct_b())(kb, a_panel, direct_a() ? lda : kRows, b_panel, ldb,
+        const float* a_tile = direct_a() ? a_at(panel_row(ip), k0) : a_panel(groups, ip);
+        tile_for(rows, vectors, direct_b())(kb, a_tile, direct_a() ? lda : kRows, b_tile, ldb,
                                             c + panel_row(ip) * ldc + jp * kCols, ldc, last, alpha,
                                             block_beta);
       }
@@ -231,9 +267,11 @@ struct Gemm {
 };
 
 // Chunks of C fixed by the shape: few enough rows that their A panels fit kBlockBytes,
-// and about one chunk per MFLOP, at most kMaxChunks (two threads balance on them).
+// and about one chunk per MFLOP, at most kMaxChunks (two threads balance on them). Chunk
+// c covers row chunk c % row_chunks of column chunk c / row_chunks.
 struct Split {
   int64_t row_chunks, col_chunks;
+  int64_t chunks() const { return row_chunks * col_chunks; }
 };
 
 Split split_for(const Gemm& g) {
@@ -244,6 +282,33 @@ Split split_for(const Gemm& g) {
   int64_t wanted = std::clamp<int64_t>(static_cast<int64_t>(flops / kChunkFlops), 1, kMaxChunks);
   int64_t col_chunks = std::clamp<int64_t>(ceil_div(wanted, row_chunks), 1, cp);
   return {row_chunks, col_chunks};
+}
+
+// The groups of a block: one per thread that will run, each packing an equal share of
+// A's and of B's panels. (A copy of all A panels per group, so that tiles read only
+// their own thread's panels, measured no faster: the copies cost what they save.)
+std::vector<Group> groups_for(const Gemm& g, const Split& s, int64_t threads) {
+  int64_t rp = g.row_panels(), cp = g.col_panels(), chunks = s.chunks();
+  // Packing that fits one task runs inline, into one region (a parallel loop costs
+  // microseconds: the LSTM's GEMMs pack 64 KiB of A each).
+  int64_t a_floats = g.direct_a() ? 0 : rp * kRows * g.kb;
+  int64_t b_floats = g.direct_b() ? 0 : cp * kCols * g.kb;
+  int64_t count = chunks == 1 || std::max(a_floats, b_floats) < 2 * kPackTaskFloats
+                      ? 1
+                      : std::clamp<int64_t>(threads, 1, chunks);
+  std::vector<Group> groups(static_cast<size_t>(count));
+  for (int64_t j = 0; j < count; ++j) {
+    Group& group = groups[static_cast<size_t>(j)];
+    if (!g.direct_b()) {
+      group.b_lo = cp * j / count;
+      group.b_hi = cp * (j + 1) / count;
+    }
+    if (!g.direct_a()) {
+      group.a_lo = rp * j / count;
+      group.a_hi = rp * (j + 1) / count;
+    }
+  }
+  return groups;
 }
 
 void run(int64_t chunks, const std::function<void(int64_t)>& body, bool inline_only) {
@@ -262,39 +327,43 @@ void allow_packed_sgemm(bool allowed) { packed_path.allow(allowed); }
 namespace {
 
 // One block of k: pack what is packed, then the tiles.
-void multiply_block(const Gemm& g) {
-  int64_t rp = g.row_panels(), cp = g.col_panels();
+void multiply_block(const Gemm& g, const std::vector<Group>& groups, const Split& s) {
+  int64_t rp = g.row_panels(), cp = g.col_panels(), chunks = s.chunks();
+  auto count = static_cast<int64_t>(groups.size());
   // A GEMM of one chunk runs inline: a parallel loop costs microseconds, as much as the
-  // whole of LeNet's small GEMMs. Otherwise pack in tasks of about 64K floats, A's and
-  // B's side by side, then compute the chunks.
-  Split s = split_for(g);
-  int64_t chunks = s.row_chunks * s.col_chunks;
-  auto tasks_for = [&](bool direct, int64_t floats) -> int64_t {
-    return direct ? 0 : chunks == 1 ? 1 : std::clamp<int64_t>(floats >> 16, 1, 8);
+  // whole of LeNet's small GEMMs. Otherwise each group packs in tasks of about 64K
+  // floats, A's and B's side by side, then the chunks are computed.
+  int64_t a_floats = 0, b_floats = 0;
+  for (const Group& group : groups) {
+    a_floats += (group.a_hi - group.a_lo) * kRows * g.kb;
+    b_floats += (group.b_hi - group.b_lo) * kCols * g.kb;
+  }
+  auto tasks_for = [&](int64_t floats) -> int64_t {
+    return floats == 0   ? 0
+           : chunks == 1 ? 1
+                         : std::clamp<int64_t>(floats / kPackTaskFloats, 1, kMaxPackTasks);
   };
-  int64_t a_tasks = tasks_for(g.direct_a(), rp * kRows * g.kb);
-  int64_t b_tasks = tasks_for(g.direct_b(), cp * kCols * g.kb);
-  // Task t packs the same fraction of A's and of B's panels, and chunk c covers columns
-  // in order: the pool's thread that takes the first tasks also takes the first chunks,
-  // so its B panels are in its own cache.
-  int64_t pack_tasks = std::max(a_tasks, b_tasks);
-  run(
-      pack_tasks,
-      [&](int64_t t) {
-        if (a_tasks)
-          for (int64_t p = rp * t / pack_tasks; p < rp * (t + 1) / pack_tasks; ++p)
-            g.pack_a(p);
-        if (b_tasks)
-          for (int64_t p = cp * t / pack_tasks; p < cp * (t + 1) / pack_tasks; ++p)
-            g.pack_b(p);
-      },
-      chunks == 1);
+  int64_t per_group = ceil_div(std::max(tasks_for(a_floats), tasks_for(b_floats)), count);
+  if (per_group > 0)
+    run(
+        per_group * count,
+        [&](int64_t t) {
+          auto j = static_cast<size_t>(t / per_group);
+          int64_t i = t % per_group;
+          const Group& group = groups[j];
+          int64_t na = group.a_hi - group.a_lo, nb = group.b_hi - group.b_lo;
+          for (int64_t p = na * i / per_group; p < na * (i + 1) / per_group; ++p)
+            g.pack_a(group.a_lo + p, g.a_panel(groups, group.a_lo + p));
+          for (int64_t p = nb * i / per_group; p < nb * (i + 1) / per_group; ++p)
+            g.pack_b(group.b_lo + p, g.b_panel(groups, group.b_lo + p));
+        },
+        chunks == 1);
   run(
       chunks,
       [&](int64_t chunk) {
         int64_t cc = chunk / s.row_chunks, rc = chunk % s.row_chunks;
         g.compute(rp * rc / s.row_chunks, rp * (rc + 1) / s.row_chunks, cp * cc / s.col_chunks,
-                  cp * (cc + 1) / s.col_chunks);
+                  cp * (cc + 1) / s.col_chunks, groups);
       },
       chunks == 1);
 }
@@ -313,14 +382,26 @@ bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
   int64_t blocks =
       !g.few_row_panels() ? 1 : std::max<int64_t>(1, ceil_div(packed_width * k * 4, kPackedBytes));
   int64_t block = ceil_div(k, blocks);
-  float* packed = scratch(packed_width * block);
-  if (!packed && packed_width > 0) return false;
-  g.packed_b = packed;
-  g.packed_a = packed + (g.direct_b() ? 0 : cp * kCols * block);
+  // Each region is sized for the larger of the blocks' groups (the last block, shorter,
+  // may be split differently).
+  int64_t threads = ThreadPool::global().threads_here();
+  std::array<int64_t, kMaxGroups> floats{};
+  for (int64_t kb : {block, k - block * (blocks - 1)}) {
+    g.kb = kb;
+    std::vector<Group> groups = groups_for(g, split_for(g), threads);
+    for (size_t j = 0; j < groups.size(); ++j)
+      floats[j] = std::max(floats[j], groups[j].floats(block));
+  }
+  for (size_t j = 0; j < floats.size(); ++j) {
+    if (floats[j] == 0) continue;
+    g.region[j] = scratch(static_cast<int>(j), floats[j]);
+    if (!g.region[j]) return false;
+  }
   for (g.k0 = 0; g.k0 < k; g.k0 += block) {
     g.kb = std::min(block, k - g.k0);
     g.block_beta = g.k0 == 0 ? beta : 1.0f;
-    multiply_block(g);
+    Split s = split_for(g);
+    multiply_block(g, groups_for(g, s, threads), s);
   }
   return true;
 }
