@@ -1,6 +1,6 @@
 // The thread pool behind generated code: every chunk of every job runs exactly once,
-// jobs issued back to back never mix, nested calls run inline, and each thread starts
-// on its own contiguous share of the chunks.
+// jobs issued back to back never mix, nested calls run inline (and threads_here says
+// so), and each thread starts on its own contiguous share of the chunks.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -55,6 +55,19 @@ TEST_CASE("a nested parallel loop runs inline on the calling chunk", "[runtime][
   for (auto& v : inner)
     all_once = all_once && v.load() == 1;
   CHECK(all_once);
+}
+
+TEST_CASE("threads_here is 1 inside a chunk and the pool's size outside", "[runtime][threads]") {
+  ThreadPool pool(3), other(2);
+  CHECK(pool.threads_here() == 3);
+  std::atomic<int> inside_ones{0}, other_sizes{0};
+  pool.run(6, [&](int64_t) {
+    inside_ones += pool.threads_here() == 1;
+    other_sizes += other.threads_here() == 2; // another pool's loops would still be parallel
+  });
+  CHECK(inside_ones.load() == 6);
+  CHECK(other_sizes.load() == 6);
+  CHECK(pool.threads_here() == 3);
 }
 
 TEST_CASE("each thread starts on its own contiguous share of the chunks", "[runtime][threads]") {
