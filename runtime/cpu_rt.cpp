@@ -10,6 +10,7 @@
 #include "ir/error.h"
 #include "ir/serialize.h"
 #include "runtime/cpu/gemm.h"
+#include "runtime/cpu/packed_sgemm.h"
 #include "runtime/interp/interpreter.h"
 #include "runtime/thread_pool.h"
 
@@ -64,8 +65,9 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
 void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,
                     int64_t n, int64_t k, int64_t batch_rank, const int64_t* out_batch_dims,
                     const int64_t* a_strides, const int64_t* b_strides, int64_t lda, int64_t ldb,
-                    double alpha, double beta) {
+                    double alpha, double beta, void* b_cache, int32_t refresh_b_cache) {
   bool ta = flags & 1, tb = flags & 2;
+  auto* cache = dtype == 0 && batch_rank == 0 ? static_cast<loom::cpu::PackedB*>(b_cache) : nullptr;
   if (lda == 0) lda = ta ? m : k;
   if (ldb == 0) ldb = tb ? k : n;
   for_each_batch(batch_rank, out_batch_dims, a_strides, b_strides,
@@ -74,12 +76,17 @@ void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, 
                      loom::cpu::sgemm(ta, tb, m, n, k, static_cast<const float*>(a) + a_off, lda,
                                       static_cast<const float*>(b) + b_off, ldb,
                                       static_cast<float*>(c) + batch * m * n, n,
-                                      static_cast<float>(alpha), static_cast<float>(beta));
+                                      static_cast<float>(alpha), static_cast<float>(beta), cache,
+                                      refresh_b_cache != 0);
                    else
                      loom::cpu::dgemm(ta, tb, m, n, k, static_cast<const double*>(a) + a_off, lda,
                                       static_cast<const double*>(b) + b_off, ldb,
                                       static_cast<double*>(c) + batch * m * n, n, alpha, beta);
                  });
+}
+
+int64_t loom_rt_packed_b_cache_bytes(int64_t n, int64_t k) {
+  return loom::cpu::packed_b_cache_bytes(n, k);
 }
 
 int32_t loom_rt_interp_call(const uint8_t* module_bytes, int64_t nbytes, void* const* buffers) {

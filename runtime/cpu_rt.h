@@ -18,11 +18,15 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
 // element stride per batch dim (0 where it broadcasts). dtype: 0 = f32, 1 = f64.
 // flags: bit 0 = a is stored transposed (k x m), bit 1 = b is stored transposed (n x k).
 // lda, ldb: leading dimensions of a and b as stored (0: dense). c = alpha a b + beta c
-// (beta = 0: c is only written).
+// (beta = 0: c is only written). b_cache: null, or (f32, batch_rank 0) memory of
+// loom_rt_packed_b_cache_bytes(n, k) bytes, 64-byte aligned, zeroed once, shared by the
+// matmuls that read one b unchanged: the first in program order passes
+// refresh_b_cache = 1 and packs b into it, the later ones reuse it (cpu::PackedB).
 void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,
                     int64_t n, int64_t k, int64_t batch_rank, const int64_t* out_batch_dims,
                     const int64_t* a_strides, const int64_t* b_strides, int64_t lda, int64_t ldb,
-                    double alpha, double beta);
+                    double alpha, double beta, void* b_cache, int32_t refresh_b_cache);
+int64_t loom_rt_packed_b_cache_bytes(int64_t n, int64_t k);
 
 // Convolution and pooling on f32 NCHW tensors. `params` of convolutions:
 // [N, C, H, W, O, KH, KW, OH, OW, stride_h, stride_w, pad_top, pad_left, dil_h, dil_w, groups];

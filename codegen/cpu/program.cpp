@@ -2,6 +2,10 @@
 
 #include <llvm/IR/IRBuilder.h>
 
+#include <algorithm>
+#include <map>
+#include <tuple>
+
 #include <unordered_map>
 #include <unordered_set>
 
@@ -17,6 +21,7 @@
 #include "ir/shape_rules.h"
 #include "ir/window.h"
 #include "passes/fuse.h"
+#include "runtime/cpu_rt.h"
 
 namespace loom::codegen {
 
@@ -63,6 +68,7 @@ public:
   LoweredProgram run() {
     find_gemm_updates();
     find_absorbed_views();
+    count_shared_b_operands();
     assign_homes();
     int index = 0;
     for (const auto& node : fn_.nodes())
@@ -283,6 +289,57 @@ private:
     return {p, view->transposed, view->ld};
   }
 
+  // What an f32 2-D matmul reads as B: the value (or the view's source) and how, with
+  // the GEMM's n and k. GEMMs with equal keys read the same bytes the same way: a value
+  // keeps its buffer while it is live, and a donated parameter is overwritten only after
+  // its last read (find_absorbed_views), so a copy packed by the first stays valid.
+  using SharedB = std::tuple<const ir::Value*, int64_t, int64_t, bool, int64_t, int64_t>;
+  std::optional<SharedB> shared_b_key(const ir::Node& matmul, const ir::Node* fusion) const {
+    if (matmul.result()->rank() != 2 || matmul.result()->dtype() != DType::F32) return std::nullopt;
+    const ir::Value* b = matmul.operand(1);
+    if (fusion) {
+      const auto& params = fusion->body()->params();
+      auto it = std::find(params.begin(), params.end(), b);
+      if (it == params.end()) return std::nullopt;
+      b = fusion->operand(static_cast<int>(it - params.begin()));
+    }
+    int64_t n = matmul.result()->shape()[1], k = matmul.operand(0)->shape()[1];
+    if (auto v = views_.find(b); v != views_.end())
+      return SharedB{v->second.source, v->second.offset, v->second.ld, v->second.transposed, n, k};
+    return SharedB{b, 0, 0, false, n, k};
+  }
+
+  // A product of a contraction fusion (or of a GEMM update's fusion) is lowered with
+  // lowering_fusion_ set; its B is the fusion's operand.
+  void count_shared_b_operands() {
+    for (const auto& node : fn_.nodes()) {
+      const ir::Node* core = node.get();
+      const ir::Node* fusion = nullptr;
+      if (node->op() == Op::Fusion) {
+        core = nullptr;
+        for (const auto& inner : node->body()->nodes())
+          if (inner->op() == Op::MatMul) core = inner.get();
+        fusion = node.get();
+      }
+      if (!core || core->op() != Op::MatMul) continue;
+      if (std::optional<SharedB> key = shared_b_key(*core, fusion)) ++shared_b_readers_[*key];
+    }
+  }
+
+  // The packed-B cache a GEMM passes to loom_rt_matmul (null when its B is read by one
+  // GEMM only) and whether it is the first of its readers, which packs.
+  std::pair<llvm::Value*, bool> shared_b_cache(const ir::Node& matmul) {
+    llvm::Value* none = llvm::ConstantPointerNull::get(ptr_);
+    std::optional<SharedB> key = shared_b_key(matmul, lowering_fusion_);
+    if (!key) return {none, false};
+    auto readers = shared_b_readers_.find(*key);
+    if (readers == shared_b_readers_.end() || readers->second < 2) return {none, false};
+    auto [slot, first] = shared_b_cache_.try_emplace(*key, arena_bytes_);
+    if (first)
+      arena_bytes_ += align_up(loom_rt_packed_b_cache_bytes(std::get<4>(*key), std::get<5>(*key)));
+    return {b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), entry_->getArg(2), slot->second), first};
+  }
+
   void lower_matmul(const ir::Node& n, double alpha = 1.0, double beta = 0.0) {
     const Shape &a = n.operand(0)->shape(), &bs = n.operand(1)->shape(), &c = n.result()->shape();
     int64_t m = a[a.size() - 2], k = a.back(), nn = bs.back();
@@ -313,17 +370,22 @@ private:
         "loom_rt_matmul",
         llvm::FunctionType::get(b_.getVoidTy(),
                                 {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_,
-                                 ptr_, i64_, i64_, b_.getDoubleTy(), b_.getDoubleTy()},
+                                 ptr_, i64_, i64_, b_.getDoubleTy(), b_.getDoubleTy(), ptr_, i32_},
                                 false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
     // Views feeding the matmul (transposes, row slices) are read in place.
     GemmOperand ga = gemm_operand(n.operand(0)), gb = gemm_operand(n.operand(1));
     int flags = (ga.transposed ? 1 : 0) | (gb.transposed ? 2 : 0);
+    std::pair<llvm::Value*, bool> cache =
+        batch_rank == 0
+            ? shared_b_cache(n)
+            : std::pair<llvm::Value*, bool>{llvm::ConstantPointerNull::get(ptr_), false};
     b_.CreateCall(matmul, {b_.getInt32(dtype), b_.getInt32(flags), ga.pointer, gb.pointer,
                            buffer(n.result()), b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k),
                            b_.getInt64(batch_rank), dims_g, as_g, bs_g, b_.getInt64(ga.ld),
                            b_.getInt64(gb.ld), llvm::ConstantFP::get(b_.getDoubleTy(), alpha),
-                           llvm::ConstantFP::get(b_.getDoubleTy(), beta)});
+                           llvm::ConstantFP::get(b_.getDoubleTy(), beta), cache.first,
+                           b_.getInt32(cache.second ? 1 : 0)});
     ++library_calls_;
   }
 
@@ -515,7 +577,9 @@ private:
 
     bind_body_params(fusion);
     buffer_override_[core->result()] = buffer(fusion.result());
+    lowering_fusion_ = &fusion;
     bool lowered = core->op() == Op::MatMul ? (lower_matmul(*core), true) : lower_window_op(*core);
+    lowering_fusion_ = nullptr;
     buffer_override_.clear();
     view_override_.clear();
     if (!lowered) return false;
@@ -597,7 +661,9 @@ private:
       const GemmTerm& t = u.terms[i];
       if (t.fusion) bind_body_params(*t.fusion);
       buffer_override_[t.matmul->result()] = out;
+      lowering_fusion_ = t.fusion;
       lower_matmul(*t.matmul, u.alpha, i == 0 ? first_beta : 1.0);
+      lowering_fusion_ = nullptr;
       buffer_override_.clear();
       view_override_.clear();
     }
@@ -720,6 +786,11 @@ private:
       fused_into_; // product -> update node // transposes read in place by GEMMs
   std::unordered_map<const ir::Value*, int>
       donated_; // parameter -> index of the node overwriting it
+  // Matmul B operands read unchanged by several f32 GEMMs: how many read each, and the
+  // arena offset of its packed copy (loom_rt_matmul's b_cache) once the first is lowered.
+  std::map<SharedB, int> shared_b_readers_;
+  std::map<SharedB, int64_t> shared_b_cache_;
+  const ir::Node* lowering_fusion_ = nullptr; // the fusion whose core matmul is lowered
   int64_t arena_bytes_ = 0;
   int kernels_ = 0, library_calls_ = 0, interpreter_calls_ = 0;
 };

@@ -95,11 +95,13 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t
 } // namespace
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-           const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+           const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta,
+           PackedB* b_cache, bool refresh_b_cache) {
   // Below 2 MFLOP OpenBLAS's unpacked small-matrix kernels win (LeNet's GEMMs).
   constexpr double kSmallFlops = 2e6;
+  if (b_cache && refresh_b_cache) b_cache->b = nullptr; // until packed_sgemm fills it
   if (k > 0 && use_packed_sgemm() && 2.0 * static_cast<double>(m) * n * k >= kSmallFlops &&
-      packed_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta))
+      packed_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta, b_cache, refresh_b_cache))
     return;
   gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
 }

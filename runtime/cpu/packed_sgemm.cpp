@@ -37,6 +37,8 @@ constexpr int64_t kPackedBytes = 1 << 20;
 // Packing runs in parallel tasks of about this many floats, at most kMaxPackTasks.
 constexpr int64_t kPackTaskFloats = 1 << 16;
 constexpr int64_t kMaxPackTasks = 8;
+constexpr int64_t kCacheHeaderBytes = 64; // a PackedB header, then its panels
+static_assert(sizeof(PackedB) <= kCacheHeaderBytes);
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -188,7 +190,13 @@ float* scratch(int region, int64_t floats) {
 // ~600 ns.
 struct Group {
   int64_t b_lo = 0, b_hi = 0, a_lo = 0, a_hi = 0;
-  int64_t floats(int64_t kb) const { return ((b_hi - b_lo) * kCols + (a_hi - a_lo) * kRows) * kb; }
+  // B's panels are in the region unless they are in a PackedB cache.
+  int64_t b_floats(bool b_in_region, int64_t kb) const {
+    return b_in_region ? (b_hi - b_lo) * kCols * kb : 0;
+  }
+  int64_t floats(bool b_in_region, int64_t kb) const {
+    return b_floats(b_in_region, kb) + (a_hi - a_lo) * kRows * kb;
+  }
 };
 
 struct Gemm {
@@ -202,14 +210,17 @@ struct Gemm {
   int64_t ldc;
   float alpha, beta;
   std::array<float*, kMaxGroups> region{}; // group j's packed panels, each kb x width
-  int64_t k0 = 0, kb = 0;                  // the block of k being computed
-  float block_beta = 0;                    // beta for the first block, then 1 (accumulate)
+  float* b_cache = nullptr; // B's panels for all of k, when they are in a PackedB cache
+  bool pack_b_now = true;   // false: b_cache already holds them
+  int64_t k0 = 0, kb = 0;   // the block of k being computed
+  float block_beta = 0;     // beta for the first block, then 1 (accumulate)
 
   // Rows are spread evenly over the panels (16 rows: 8 + 8, not 14 + 2), so that every
   // tile keeps enough independent accumulators to hide the FMA latency.
   int64_t row_panels() const { return ceil_div(m, kRows); }
   int64_t panel_row(int64_t ip) const { return m * ip / row_panels(); }
   int64_t col_panels() const { return ceil_div(n, kCols); }
+  int64_t cols_padded() const { return col_panels() * kCols; }
   // op(A) is read in place when it is a transpose (its kRows values per k are
   // contiguous); op(B) when it is not one and each of its panels serves few tiles, so
   // packing would cost about as much as the tiles (the LSTM's 64-row GEMMs).
@@ -224,6 +235,7 @@ struct Gemm {
   // Where B panel jp and A panel ip are packed: region j holds group j's B panels, then
   // its A panels.
   float* b_panel(const std::vector<Group>& groups, int64_t jp) const {
+    if (b_cache) return b_cache + cols_padded() * k0 + jp * kb * kCols;
     size_t j = 0;
     while (jp >= groups[j].b_hi)
       ++j;
@@ -234,7 +246,7 @@ struct Gemm {
     while (ip >= groups[j].a_hi)
       ++j;
     const Group& group = groups[j];
-    return region[j] + ((group.b_hi - group.b_lo) * kCols + (ip - group.a_lo) * kRows) * kb;
+    return region[j] + group.b_floats(!b_cache, kb) + (ip - group.a_lo) * kRows * kb;
   }
 
   void pack_a(int64_t ip, float* out) const {
@@ -343,6 +355,7 @@ void multiply_block(const Gemm& g, const std::vector<Group>& groups, const Split
            : chunks == 1 ? 1
                          : std::clamp<int64_t>(floats / kPackTaskFloats, 1, kMaxPackTasks);
   };
+  if (!g.pack_b_now) b_floats = 0;
   int64_t per_group = ceil_div(std::max(tasks_for(a_floats), tasks_for(b_floats)), count);
   if (per_group > 0)
     run(
@@ -354,7 +367,7 @@ void multiply_block(const Gemm& g, const std::vector<Group>& groups, const Split
           int64_t na = group.a_hi - group.a_lo, nb = group.b_hi - group.b_lo;
           for (int64_t p = na * i / per_group; p < na * (i + 1) / per_group; ++p)
             g.pack_a(group.a_lo + p, g.a_panel(groups, group.a_lo + p));
-          for (int64_t p = nb * i / per_group; p < nb * (i + 1) / per_group; ++p)
+          for (int64_t p = nb * i / per_group; g.pack_b_now && p < nb * (i + 1) / per_group; ++p)
             g.pack_b(group.b_lo + p, g.b_panel(groups, group.b_lo + p));
         },
         chunks == 1);
@@ -370,8 +383,14 @@ void multiply_block(const Gemm& g, const std::vector<Group>& groups, const Split
 
 } // namespace
 
+int64_t packed_b_cache_bytes(int64_t n, int64_t k) {
+  return kCacheHeaderBytes + ceil_div(n, kCols) * kCols * k * 4;
+}
+
 bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                  const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+                  const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta,
+                  PackedB* cache, bool refresh) {
+  if (cache && refresh) cache->b = nullptr; // empty until packed below
   if (m == 0 || n == 0) return true;
   Gemm g{ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta};
   int64_t rp = g.row_panels(), cp = g.col_panels();
@@ -382,6 +401,14 @@ bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
   int64_t blocks =
       !g.few_row_panels() ? 1 : std::max<int64_t>(1, ceil_div(packed_width * k * 4, kPackedBytes));
   int64_t block = ceil_div(k, blocks);
+  // B's panels for all blocks of k stay in the cache, block after block.
+  bool cached = cache && !g.direct_b() &&
+                (refresh || (cache->b == b && cache->ldb == ldb && cache->n == n && cache->k == k &&
+                             cache->block == block && cache->tb == tb));
+  if (cached) {
+    g.b_cache = reinterpret_cast<float*>(reinterpret_cast<char*>(cache) + kCacheHeaderBytes);
+    g.pack_b_now = refresh;
+  }
   // Each region is sized for the larger of the blocks' groups (the last block, shorter,
   // may be split differently).
   int64_t threads = ThreadPool::global().threads_here();
@@ -390,7 +417,7 @@ bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
     g.kb = kb;
     std::vector<Group> groups = groups_for(g, split_for(g), threads);
     for (size_t j = 0; j < groups.size(); ++j)
-      floats[j] = std::max(floats[j], groups[j].floats(block));
+      floats[j] = std::max(floats[j], groups[j].floats(!cached, block));
   }
   for (size_t j = 0; j < floats.size(); ++j) {
     if (floats[j] == 0) continue;
@@ -403,6 +430,7 @@ bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
     Split s = split_for(g);
     multiply_block(g, groups_for(g, s, threads), s);
   }
+  if (cached && refresh) *cache = {b, ldb, n, k, block, tb};
   return true;
 }
 

@@ -15,11 +15,24 @@ namespace loom::cpu {
 bool use_packed_sgemm();
 void allow_packed_sgemm(bool allowed);
 
+// A packed copy of a B operand that several GEMMs read unchanged (an RNN's recurrent
+// weight, read transposed by the input gradient of every time step): the first GEMM
+// packs B into it (refresh), the later ones skip packing when it holds their B with
+// their blocking of k. Caller-owned, 64-byte aligned memory of packed_b_cache_bytes(n, k)
+// bytes that starts with this header; all-zero bytes are an empty cache.
+struct PackedB {
+  const float* b; // the B it holds (null: nothing)
+  int64_t ldb, n, k, block;
+  bool tb;
+};
+int64_t packed_b_cache_bytes(int64_t n, int64_t k);
+
 // C[m x n] = alpha op(A) op(B) + beta C, row-major, as loom::cpu::sgemm. Requires
 // AVX-512F. With beta = 0, C is only written. Returns false, C untouched, when the memory
-// for the packed panels cannot be allocated.
+// for the packed panels cannot be allocated. With a cache, B is packed into it (refresh)
+// or read from it (when it holds this B); the result is the same either way.
 bool packed_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                   int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, float alpha,
-                  float beta);
+                  float beta, PackedB* cache = nullptr, bool refresh = false);
 
 } // namespace loom::cpu

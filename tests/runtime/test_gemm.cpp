@@ -182,3 +182,52 @@ TEST_CASE("sgemm results do not depend on the thread count", "[runtime][gemm][th
   });
   loom_rt_set_num_threads(0);
 }
+
+TEST_CASE("a packed copy of B is reused by later GEMMs that read the same B", "[runtime][gemm]") {
+  if (!loom::cpu::use_packed_sgemm()) {
+    WARN("no AVX-512 on this CPU: loom's packed GEMM, and its B cache, are not used");
+    return;
+  }
+  using loom::cpu::PackedB;
+  // The LSTM's input gradient (B transposed, k cut into blocks) and an MLP-sized one.
+  for (Shape s : {Shape{false, true, 64, 256, 1024}, Shape{false, true, 256, 512, 300}}) {
+    INFO("m=" << s.m << " n=" << s.n << " k=" << s.k);
+    Operands first = make_operands(s, 21), second = make_operands(s, 22);
+    second.b = first.b;
+    std::vector<float> want_first = run(s, first, 1.0f, 0.0f),
+                       want_second = run(s, second, 1.0f, 0.0f);
+    // Not initialized: the first GEMM's refresh overwrites whatever the memory holds.
+    int64_t bytes = loom::cpu::packed_b_cache_bytes(s.n, s.k);
+    std::vector<char> memory(static_cast<size_t>(bytes) + 64, '\xff');
+    auto* cache =
+        reinterpret_cast<PackedB*>((reinterpret_cast<uintptr_t>(memory.data()) + 63) / 64 * 64);
+    auto gemm = [&](const Operands& o, const float* b, bool refresh) {
+      std::vector<float> c = o.c;
+      loom::cpu::sgemm(s.ta, s.tb, s.m, s.n, s.k, o.a.data(), o.lda, b, o.ldb, c.data(), o.ldc,
+                       1.0f, 0.0f, cache, refresh);
+      return c;
+    };
+    for (int threads : {1, 2}) {
+      loom_rt_set_num_threads(threads);
+      CHECK(same_bits(gemm(first, first.b.data(), true), want_first));
+      CHECK(cache->b == first.b.data());
+      CHECK(same_bits(gemm(second, first.b.data(), false), want_second));
+      // The reuse really skips packing: it still multiplies by the B that was packed.
+      std::vector<float> changed = first.b;
+      for (float& x : first.b)
+        x = -x;
+      CHECK(same_bits(gemm(second, first.b.data(), false), want_second));
+      first.b = changed;
+      // Another B (equal values, another address) is packed as usual, cache untouched.
+      std::vector<float> other = first.b;
+      CHECK(same_bits(gemm(second, other.data(), false), want_second));
+      CHECK(cache->b == first.b.data());
+    }
+    loom_rt_set_num_threads(0);
+    // A refreshing GEMM that does not pack B (under 2 MFLOP: OpenBLAS) empties the cache.
+    std::vector<float> c(static_cast<size_t>(s.n));
+    loom::cpu::sgemm(false, true, 1, s.n, s.k, first.a.data(), first.lda, first.b.data(), first.ldb,
+                     c.data(), s.n, 1.0f, 0.0f, cache, true);
+    CHECK(cache->b == nullptr);
+  }
+}
