@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 #include <tuple>
-
 #include <unordered_map>
 #include <unordered_set>
 
@@ -309,8 +308,9 @@ private:
     return SharedB{b, 0, 0, false, n, k};
   }
 
-  // A product of a contraction fusion (or of a GEMM update's fusion) is lowered with
-  // lowering_fusion_ set; its B is the fusion's operand.
+  // Before lowering: how many GEMMs read each B, over the top-level matmuls and the
+  // matmul cores of fusions (contraction fusions, and those a GEMM update lowers; both
+  // are lowered with lowering_fusion_ set, so that their B is the fusion's operand).
   void count_shared_b_operands() {
     for (const auto& node : fn_.nodes()) {
       const ir::Node* core = node.get();
