@@ -19,7 +19,7 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
 // flags: bit 0 = a is stored transposed (k x m), bit 1 = b is stored transposed (n x k).
 // lda, ldb: leading dimensions of a and b as stored (0: dense). c = alpha a b + beta c
 // (beta = 0: c is only written). b_cache: null, or (f32, batch_rank 0) memory of
-// loom_rt_packed_b_cache_bytes(n, k) bytes, 64-byte aligned, zeroed once, shared by the
+// loom_rt_packed_b_cache_bytes(n, k) bytes, 64-byte aligned, shared by the
 // matmuls that read one b unchanged: the first in program order passes
 // refresh_b_cache = 1 and packs b into it, the later ones reuse it (cpu::PackedB).
 void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,

@@ -298,7 +298,8 @@ Split split_for(const Gemm& g) {
 
 // The groups of a block: one per thread that will run, each packing an equal share of
 // A's and of B's panels. (A copy of all A panels per group, so that tiles read only
-// their own thread's panels, measured no faster: the copies cost what they save.)
+// their own thread's panels, was faster on two L3 slices and 4 % slower on one:
+// docs/cpu.md.)
 std::vector<Group> groups_for(const Gemm& g, const Split& s, int64_t threads) {
   int64_t rp = g.row_panels(), cp = g.col_panels(), chunks = s.chunks();
   // Packing that fits one task runs inline, into one region (a parallel loop costs
@@ -345,17 +346,13 @@ void multiply_block(const Gemm& g, const std::vector<Group>& groups, const Split
   // A GEMM of one chunk runs inline: a parallel loop costs microseconds, as much as the
   // whole of LeNet's small GEMMs. Otherwise each group packs in tasks of about 64K
   // floats, A's and B's side by side, then the chunks are computed.
-  int64_t a_floats = 0, b_floats = 0;
-  for (const Group& group : groups) {
-    a_floats += (group.a_hi - group.a_lo) * kRows * g.kb;
-    b_floats += (group.b_hi - group.b_lo) * kCols * g.kb;
-  }
+  int64_t a_floats = g.direct_a() ? 0 : rp * kRows * g.kb;
+  int64_t b_floats = g.direct_b() || !g.pack_b_now ? 0 : cp * kCols * g.kb;
   auto tasks_for = [&](int64_t floats) -> int64_t {
     return floats == 0   ? 0
            : chunks == 1 ? 1
                          : std::clamp<int64_t>(floats / kPackTaskFloats, 1, kMaxPackTasks);
   };
-  if (!g.pack_b_now) b_floats = 0;
   int64_t per_group = ceil_div(std::max(tasks_for(a_floats), tasks_for(b_floats)), count);
   if (per_group > 0)
     run(
@@ -364,10 +361,11 @@ void multiply_block(const Gemm& g, const std::vector<Group>& groups, const Split
           auto j = static_cast<size_t>(t / per_group);
           int64_t i = t % per_group;
           const Group& group = groups[j];
-          int64_t na = group.a_hi - group.a_lo, nb = group.b_hi - group.b_lo;
+          int64_t na = group.a_hi - group.a_lo;
+          int64_t nb = g.pack_b_now ? group.b_hi - group.b_lo : 0;
           for (int64_t p = na * i / per_group; p < na * (i + 1) / per_group; ++p)
             g.pack_a(group.a_lo + p, g.a_panel(groups, group.a_lo + p));
-          for (int64_t p = nb * i / per_group; g.pack_b_now && p < nb * (i + 1) / per_group; ++p)
+          for (int64_t p = nb * i / per_group; p < nb * (i + 1) / per_group; ++p)
             g.pack_b(group.b_lo + p, g.b_panel(groups, group.b_lo + p));
         },
         chunks == 1);

@@ -19,7 +19,8 @@ void allow_packed_sgemm(bool allowed);
 // weight, read transposed by the input gradient of every time step): the first GEMM
 // packs B into it (refresh), the later ones skip packing when it holds their B with
 // their blocking of k. Caller-owned, 64-byte aligned memory of packed_b_cache_bytes(n, k)
-// bytes that starts with this header; all-zero bytes are an empty cache.
+// bytes that starts with this header. It needs no initialization: a refresh writes the
+// header (b = null when that GEMM does not pack B), and only a refresh may come first.
 struct PackedB {
   const float* b; // the B it holds (null: nothing)
   int64_t ldb, n, k, block;
