@@ -24,6 +24,7 @@
 
 #include "codegen/cpu/direct_conv.h"
 #include "codegen/cpu/loop_kernel.h"
+#include "codegen/cpu/perf_map.h"
 #include "codegen/cpu/program.h"
 #include "ir/clone.h"
 #include "ir/error.h"
@@ -199,6 +200,7 @@ std::unique_ptr<llvm::orc::LLJIT> make_jit() {
   jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   auto jit = unwrap(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(jtmb)).create(),
                     "create JIT");
+  attach_perf_map(*jit);
   // The loom runtime's entry points, then libm and libc from the process.
   llvm::orc::SymbolMap symbols;
   int count = 0;
@@ -247,50 +249,26 @@ CompiledModule compile_module(const ir::Function& fn, const CpuOptions& options)
 
 namespace {
 
-// LOOM_PERF_MAP=1: the kernels keep their names in the JIT and are listed in
-// /tmp/perf-<pid>.map, where `perf report` looks up JIT-ed code. Returns their names.
-std::vector<std::string> export_kernels_for_perf(llvm::Module& m) {
-  std::vector<std::string> names;
+// With LOOM_PERF_MAP=1 (codegen/cpu/perf_map.h) the kernels are linked as external
+// symbols: the JIT's linker drops the names of internal ones.
+void keep_kernel_names_for_perf(llvm::Module& m) {
   const char* flag = std::getenv("LOOM_PERF_MAP");
-  if (!flag || std::string(flag) != "1") return names;
+  if (!flag || std::string(flag) != "1") return;
   for (llvm::Function& f : m)
-    if (!f.isDeclaration() && f.hasInternalLinkage()) {
+    if (!f.isDeclaration() && f.hasInternalLinkage())
       f.setLinkage(llvm::GlobalValue::ExternalLinkage);
-      names.push_back(f.getName().str());
-    }
-  return names;
-}
-
-void write_perf_map(llvm::orc::LLJIT& jit, const std::vector<std::string>& names) {
-  std::vector<std::pair<uint64_t, std::string>> symbols;
-  for (const std::string& name : names)
-    if (auto address = jit.lookup(name))
-      symbols.push_back({address->getValue(), name});
-    else
-      llvm::consumeError(address.takeError());
-  std::sort(symbols.begin(), symbols.end());
-  std::string path = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
-  if (FILE* out = std::fopen(path.c_str(), "a")) {
-    for (size_t i = 0; i < symbols.size(); ++i) {
-      uint64_t size = i + 1 < symbols.size() ? symbols[i + 1].first - symbols[i].first : 4096;
-      std::fprintf(out, "%llx %llx loom:%s\n", static_cast<unsigned long long>(symbols[i].first),
-                   static_cast<unsigned long long>(size), symbols[i].second.c_str());
-    }
-    std::fclose(out);
-  }
 }
 
 } // namespace
 
 std::unique_ptr<Executable> compile_cpu(const ir::Function& fn, const CpuOptions& options) {
   CompiledModule c = compile_module(fn, options);
-  std::vector<std::string> kernel_names = export_kernels_for_perf(*c.program.module);
+  keep_kernel_names_for_perf(*c.program.module);
   auto jit = make_jit();
   if (auto err = jit->addIRModule(
           llvm::orc::ThreadSafeModule(std::move(c.program.module), std::move(c.ctx))))
     llvm_fail("add module", std::move(err));
   auto entry = unwrap(jit->lookup(options.entry_name), "look up entry");
-  if (!kernel_names.empty()) write_perf_map(*jit, kernel_names);
   return std::make_unique<CpuExecutable>(*c.prepared->functions()[0], std::move(jit),
                                          entry.toPtr<EntryFn>(), c.program.arena_bytes,
                                          std::move(c.donated));
