@@ -65,9 +65,15 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
 void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,
                     int64_t n, int64_t k, int64_t batch_rank, const int64_t* out_batch_dims,
                     const int64_t* a_strides, const int64_t* b_strides, int64_t lda, int64_t ldb,
-                    double alpha, double beta, void* b_cache, int32_t refresh_b_cache) {
+                    double alpha, double beta, void* b_cache, int32_t refresh_b_cache,
+                    int32_t epilogue, const void* epilogue_bias, const void* epilogue_mask,
+                    double epilogue_fill) {
   bool ta = flags & 1, tb = flags & 2;
   auto* cache = dtype == 0 && batch_rank == 0 ? static_cast<loom::cpu::PackedB*>(b_cache) : nullptr;
+  loom::cpu::GemmEpilogue e{static_cast<loom::cpu::GemmEpilogue::Kind>(epilogue), epilogue_bias,
+                            static_cast<const uint8_t*>(epilogue_mask), n, epilogue_fill};
+  // In the GEMM for one f32 matrix; otherwise over all of c afterwards.
+  loom::cpu::GemmEpilogue in_gemm = dtype == 0 && batch_rank == 0 ? e : loom::cpu::GemmEpilogue{};
   if (lda == 0) lda = ta ? m : k;
   if (ldb == 0) ldb = tb ? k : n;
   for_each_batch(batch_rank, out_batch_dims, a_strides, b_strides,
@@ -77,12 +83,21 @@ void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, 
                                       static_cast<const float*>(b) + b_off, ldb,
                                       static_cast<float*>(c) + batch * m * n, n,
                                       static_cast<float>(alpha), static_cast<float>(beta), cache,
-                                      refresh_b_cache != 0);
+                                      refresh_b_cache != 0, in_gemm);
                    else
                      loom::cpu::dgemm(ta, tb, m, n, k, static_cast<const double*>(a) + a_off, lda,
                                       static_cast<const double*>(b) + b_off, ldb,
                                       static_cast<double*>(c) + batch * m * n, n, alpha, beta);
                  });
+  if (e.kind == loom::cpu::GemmEpilogue::kNone || in_gemm.kind != loom::cpu::GemmEpilogue::kNone)
+    return;
+  int64_t rows = m;
+  for (int64_t d = 0; d < batch_rank; ++d)
+    rows *= out_batch_dims[d];
+  if (dtype == 0)
+    loom::cpu::apply_epilogue(e, static_cast<float*>(c), n, 0, rows, 0, n);
+  else
+    loom::cpu::apply_epilogue(e, static_cast<double*>(c), n, 0, rows, 0, n);
 }
 
 int64_t loom_rt_packed_b_cache_bytes(int64_t n, int64_t k) {

@@ -22,10 +22,14 @@ void loom_rt_parallel_for(loom_kernel_fn fn, void* const* buffers, int64_t total
 // loom_rt_packed_b_cache_bytes(n, k) bytes, 64-byte aligned, shared by the
 // matmuls that read one b unchanged: the first in program order passes
 // refresh_b_cache = 1 and packs b into it, the later ones reuse it (cpu::PackedB).
+// epilogue: a cpu::GemmEpilogue::Kind applied to c as it is stored (0: none), with its
+// bias (n values of c's type), or its mask (bools, dense like c) and fill.
 void loom_rt_matmul(int32_t dtype, int32_t flags, const void* a, const void* b, void* c, int64_t m,
                     int64_t n, int64_t k, int64_t batch_rank, const int64_t* out_batch_dims,
                     const int64_t* a_strides, const int64_t* b_strides, int64_t lda, int64_t ldb,
-                    double alpha, double beta, void* b_cache, int32_t refresh_b_cache);
+                    double alpha, double beta, void* b_cache, int32_t refresh_b_cache,
+                    int32_t epilogue, const void* epilogue_bias, const void* epilogue_mask,
+                    double epilogue_fill);
 int64_t loom_rt_packed_b_cache_bytes(int64_t n, int64_t k);
 
 // Convolution and pooling on f32 NCHW tensors. `params` of convolutions:

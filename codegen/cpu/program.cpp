@@ -12,6 +12,7 @@
 #include "codegen/cpu/llvm_util.h"
 #include "codegen/cpu/loop_kernel.h"
 #include "codegen/cpu/matrix_view.h"
+#include "codegen/cpu/store_epilogue.h"
 #include "ir/builder.h"
 #include "ir/clone.h"
 #include "ir/error.h"
@@ -20,6 +21,7 @@
 #include "ir/shape_rules.h"
 #include "ir/window.h"
 #include "passes/fuse.h"
+#include "runtime/cpu/gemm.h"
 #include "runtime/cpu_rt.h"
 
 namespace loom::codegen {
@@ -340,7 +342,15 @@ private:
     return {b_.CreateConstInBoundsGEP1_64(b_.getInt8Ty(), entry_->getArg(2), slot->second), first};
   }
 
-  void lower_matmul(const ir::Node& n, double alpha = 1.0, double beta = 0.0) {
+  // An epilogue the GEMM applies as it stores C (codegen/cpu/store_epilogue.h), with
+  // the buffer of its bias or mask (null: none).
+  struct StoreArgs {
+    StoreEpilogue epilogue;
+    llvm::Value* operand;
+  };
+
+  void lower_matmul(const ir::Node& n, double alpha = 1.0, double beta = 0.0,
+                    const std::optional<StoreArgs>& store = std::nullopt) {
     const Shape &a = n.operand(0)->shape(), &bs = n.operand(1)->shape(), &c = n.result()->shape();
     int64_t m = a[a.size() - 2], k = a.back(), nn = bs.back();
     size_t batch_rank = c.size() - 2;
@@ -366,13 +376,37 @@ private:
     llvm::Value* dims_g = batch_rank ? array(dims) : llvm::ConstantPointerNull::get(ptr_);
     llvm::Value* as_g = batch_rank ? array(a_strides) : llvm::ConstantPointerNull::get(ptr_);
     llvm::Value* bs_g = batch_rank ? array(b_strides) : llvm::ConstantPointerNull::get(ptr_);
-    llvm::FunctionCallee matmul = module_->getOrInsertFunction(
-        "loom_rt_matmul",
-        llvm::FunctionType::get(b_.getVoidTy(),
-                                {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_, i64_, ptr_, ptr_,
-                                 ptr_, i64_, i64_, b_.getDoubleTy(), b_.getDoubleTy(), ptr_, i32_},
-                                false));
+    llvm::FunctionCallee matmul =
+        module_->getOrInsertFunction("loom_rt_matmul", llvm::FunctionType::get(b_.getVoidTy(),
+                                                                               {i32_,
+                                                                                i32_,
+                                                                                ptr_,
+                                                                                ptr_,
+                                                                                ptr_,
+                                                                                i64_,
+                                                                                i64_,
+                                                                                i64_,
+                                                                                i64_,
+                                                                                ptr_,
+                                                                                ptr_,
+                                                                                ptr_,
+                                                                                i64_,
+                                                                                i64_,
+                                                                                b_.getDoubleTy(),
+                                                                                b_.getDoubleTy(),
+                                                                                ptr_,
+                                                                                i32_,
+                                                                                i32_,
+                                                                                ptr_,
+                                                                                ptr_,
+                                                                                b_.getDoubleTy()},
+                                                                               false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
+    auto store_operand = [&](const std::optional<StoreArgs>& st, bool bias) -> llvm::Value* {
+      bool is_bias = st && st->epilogue.kind != cpu::GemmEpilogue::kSelect;
+      return st && st->operand && is_bias == bias ? st->operand
+                                                  : llvm::ConstantPointerNull::get(ptr_);
+    };
     // Views feeding the matmul (transposes, row slices) are read in place.
     GemmOperand ga = gemm_operand(n.operand(0)), gb = gemm_operand(n.operand(1));
     int flags = (ga.transposed ? 1 : 0) | (gb.transposed ? 2 : 0);
@@ -380,12 +414,29 @@ private:
         batch_rank == 0
             ? shared_b_cache(n)
             : std::pair<llvm::Value*, bool>{llvm::ConstantPointerNull::get(ptr_), false};
-    b_.CreateCall(matmul, {b_.getInt32(dtype), b_.getInt32(flags), ga.pointer, gb.pointer,
-                           buffer(n.result()), b_.getInt64(m), b_.getInt64(nn), b_.getInt64(k),
-                           b_.getInt64(batch_rank), dims_g, as_g, bs_g, b_.getInt64(ga.ld),
-                           b_.getInt64(gb.ld), llvm::ConstantFP::get(b_.getDoubleTy(), alpha),
-                           llvm::ConstantFP::get(b_.getDoubleTy(), beta), cache.first,
-                           b_.getInt32(cache.second ? 1 : 0)});
+    b_.CreateCall(matmul,
+                  {b_.getInt32(dtype),
+                   b_.getInt32(flags),
+                   ga.pointer,
+                   gb.pointer,
+                   buffer(n.result()),
+                   b_.getInt64(m),
+                   b_.getInt64(nn),
+                   b_.getInt64(k),
+                   b_.getInt64(batch_rank),
+                   dims_g,
+                   as_g,
+                   bs_g,
+                   b_.getInt64(ga.ld),
+                   b_.getInt64(gb.ld),
+                   llvm::ConstantFP::get(b_.getDoubleTy(), alpha),
+                   llvm::ConstantFP::get(b_.getDoubleTy(), beta),
+                   cache.first,
+                   b_.getInt32(cache.second ? 1 : 0),
+                   b_.getInt32(store ? store->epilogue.kind : 0),
+                   store_operand(store, true),
+                   store_operand(store, false),
+                   llvm::ConstantFP::get(b_.getDoubleTy(), store ? store->epilogue.fill : 0.0)});
     ++library_calls_;
   }
 
@@ -536,7 +587,8 @@ private:
   }
 
   // A contraction fusion: the matmul/conv writes straight into the fusion's output
-  // buffer, then a loop kernel applies the elementwise epilogue in place.
+  // buffer, then a loop kernel applies the elementwise epilogue in place; or the GEMM
+  // applies it as it stores C, when it is one it knows (codegen/cpu/store_epilogue.h).
   bool lower_contraction(const ir::Node& fusion, const std::string& name) {
     const ir::Function& body = *fusion.body();
     const ir::Node* core = nullptr;
@@ -575,15 +627,25 @@ private:
     epilogue->add_output("out", map.at(body.outputs()[0].value));
     if (!can_lower_loop_body(*epilogue)) return false;
 
+    bool has_epilogue = body.outputs()[0].value != core->result();
+    std::optional<StoreArgs> store;
+    if (has_epilogue && core->op() == Op::MatMul && dt == DType::F32)
+      if (std::optional<StoreEpilogue> e = match_store_epilogue(*epilogue)) {
+        const ir::Value* operand = e->operand >= 0 ? fusion.operand(e->operand) : nullptr;
+        if (!operand || !views_.count(operand))
+          store = StoreArgs{*e, operand ? buffer(operand) : nullptr};
+      }
+
     bind_body_params(fusion);
     buffer_override_[core->result()] = buffer(fusion.result());
     lowering_fusion_ = &fusion;
-    bool lowered = core->op() == Op::MatMul ? (lower_matmul(*core), true) : lower_window_op(*core);
+    bool lowered = core->op() == Op::MatMul ? (lower_matmul(*core, 1.0, 0.0, store), true)
+                                            : lower_window_op(*core);
     lowering_fusion_ = nullptr;
     buffer_override_.clear();
     view_override_.clear();
     if (!lowered) return false;
-    if (body.outputs()[0].value == core->result()) return true; // no epilogue
+    if (!has_epilogue || store) return true;
 
     LoopKernel k = loop_kernel(name, *epilogue);
     std::vector<const ir::Value*> values;

@@ -40,7 +40,7 @@ void single_threaded_blas() {
 
 template <typename T, typename Gemm>
 void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-             int64_t ldb, T* c, int64_t ldc, Gemm gemm) {
+             int64_t ldb, T* c, int64_t ldc, Gemm gemm, const GemmEpilogue& epilogue) {
   if (m == 0 || n == 0) return;
   single_threaded_blas();
   Split s = split_for(m, n, k);
@@ -51,10 +51,12 @@ void blocked(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int6
       const T* a_rows = ta ? a + lo : a + lo * lda; // rows of op(A)
       gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, hi - lo, n, k, a_rows,
            lda, b, ldb, c + lo * ldc, ldc);
+      apply_epilogue(epilogue, c, ldc, lo, hi, 0, n);
     } else {
       const T* b_cols = tb ? b + lo * ldb : b + lo; // columns of op(B)
       gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, hi - lo, k, a, lda,
            b_cols, ldb, c + lo, ldc);
+      apply_epilogue(epilogue, c, ldc, 0, m, lo, hi);
     }
   };
   if (s.pieces == 1)
@@ -83,32 +85,39 @@ void blas_gemm(CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t m, int64_t n, int64
 
 template <typename T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T* c, int64_t ldc, T alpha, T beta) {
-  if (k == 0) return scale_only(m, n, c, ldc, beta);
-  blocked(ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
-          [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk,
-                        const T* aa, int64_t la, const T* bb, int64_t lb, T* cc, int64_t lc) {
-            blas_gemm(x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
-          });
+          int64_t ldb, T* c, int64_t ldc, T alpha, T beta, const GemmEpilogue& epilogue) {
+  if (k == 0) {
+    scale_only(m, n, c, ldc, beta);
+    return apply_epilogue(epilogue, c, ldc, 0, m, 0, n);
+  }
+  blocked(
+      ta, tb, m, n, k, a, lda, b, ldb, c, ldc,
+      [alpha, beta](CBLAS_TRANSPOSE x, CBLAS_TRANSPOSE y, int64_t mm, int64_t nn, int64_t kk,
+                    const T* aa, int64_t la, const T* bb, int64_t lb, T* cc, int64_t lc) {
+        blas_gemm(x, y, mm, nn, kk, alpha, aa, la, bb, lb, beta, cc, lc);
+      },
+      epilogue);
 }
 
 } // namespace
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
            const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta,
-           PackedB* b_cache, bool refresh_b_cache) {
+           PackedB* b_cache, bool refresh_b_cache, const GemmEpilogue& epilogue) {
   // Below 2 MFLOP OpenBLAS's unpacked small-matrix kernels win (LeNet's GEMMs).
   constexpr double kSmallFlops = 2e6;
   if (b_cache && refresh_b_cache) b_cache->b = nullptr; // until packed_sgemm fills it
   if (k > 0 && use_packed_sgemm() && 2.0 * static_cast<double>(m) * n * k >= kSmallFlops &&
-      packed_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta, b_cache, refresh_b_cache))
+      packed_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta, b_cache, refresh_b_cache,
+                   epilogue))
     return;
-  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
+  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta, epilogue);
 }
 
 void dgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-           const double* b, int64_t ldb, double* c, int64_t ldc, double alpha, double beta) {
-  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta);
+           const double* b, int64_t ldb, double* c, int64_t ldc, double alpha, double beta,
+           const GemmEpilogue& epilogue) {
+  gemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta, epilogue);
 }
 
 } // namespace loom::cpu

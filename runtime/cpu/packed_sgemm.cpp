@@ -99,13 +99,54 @@ __attribute__((target("avx512f"))) void pack_panel(const float* src, int64_t ld,
   }
 }
 
-// C tile (R rows, V vectors) = alpha * sum_p a[p][r] b[p][v] + beta * C. `last` masks
-// the columns of the last vector. B is a packed panel, or with Direct the source rows
-// (ldb apart; the tail masked), for GEMMs too short in m to repay packing B.
+// Where a tile stores: C at the tile's origin (row, col of the whole C), `last` masking
+// the columns of the last vector, and the epilogue (null: none, or not yet).
+struct TileOut {
+  float* c;
+  int64_t ldc;
+  __mmask16 last;
+  float alpha, beta;
+  const GemmEpilogue* epilogue;
+  int64_t row, col;
+};
+
+// Lanes of a kSelect epilogue's mask: byte l of `bytes` nonzero, for the lanes in `lanes`.
+__attribute__((target("avx512f"))) inline __mmask16 select_lanes(const uint8_t* bytes,
+                                                                 __mmask16 lanes) {
+  if (lanes == 0xffff) {
+    // (The maskz form: GCC 12's plain one trips -Wuninitialized, as in transpose16.)
+    __m512i wide = _mm512_maskz_cvtepu8_epi32(
+        0xffff, _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes)));
+    return _mm512_test_epi32_mask(wide, wide);
+  }
+  __mmask16 set = 0; // a short last vector: no read past the mask's row
+  for (int l = 0; l < 16; ++l)
+    if ((lanes >> l & 1) && bytes[l]) set = static_cast<__mmask16>(set | 1u << l);
+  return set;
+}
+
+// x after the epilogue (apply_epilogue's arithmetic, 16 lanes at once) for the
+// elements (i, j..j+15) of C.
+__attribute__((target("avx512f"))) inline __m512
+epilogue_lanes(const GemmEpilogue& e, __m512 x, int64_t i, int64_t j, __mmask16 lanes) {
+  const __m512 zero = _mm512_setzero_ps();
+  if (e.kind == GemmEpilogue::kBias || e.kind == GemmEpilogue::kBiasRelu)
+    x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(lanes, static_cast<const float*>(e.bias) + j));
+  if (e.kind == GemmEpilogue::kBiasRelu || e.kind == GemmEpilogue::kRelu)
+    x = _mm512_mask_mov_ps(x, _mm512_cmp_ps_mask(x, zero, _CMP_LT_OQ), zero);
+  if (e.kind == GemmEpilogue::kSelect)
+    x = _mm512_mask_blend_ps(select_lanes(e.mask + i * e.mask_ld + j, lanes),
+                             _mm512_set1_ps(static_cast<float>(e.fill)), x);
+  return x;
+}
+
+// C tile (R rows, V vectors) = f(alpha * sum_p a[p][r] b[p][v] + beta * C), f the
+// epilogue. B is a packed panel, or with Direct the source rows (ldb apart; the tail
+// masked), for GEMMs too short in m to repay packing B.
 template <int R, int V, bool Direct>
 __attribute__((target("avx512f"))) void tile(int64_t k, const float* a, int64_t a_step,
-                                             const float* b, int64_t ldb, float* c, int64_t ldc,
-                                             __mmask16 last, float alpha, float beta) {
+                                             const float* b, int64_t ldb, const TileOut& out) {
+  __mmask16 last = out.last;
   __m512 acc[R][V];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -129,21 +170,21 @@ __attribute__((target("avx512f"))) void tile(int64_t k, const float* a, int64_t 
     a += a_step;
     b += Direct ? ldb : kCols;
   }
-  __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  __m512 va = _mm512_set1_ps(out.alpha), vb = _mm512_set1_ps(out.beta);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v) {
       __mmask16 mask = v == V - 1 ? last : __mmask16(0xffff);
-      float* out = c + r * ldc + 16 * v;
-      __m512 x = alpha == 1.0f ? acc[r][v] : _mm512_mul_ps(acc[r][v], va);
-      if (beta != 0.0f) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, out), vb, x);
-      _mm512_mask_storeu_ps(out, mask, x);
+      float* to = out.c + r * out.ldc + 16 * v;
+      __m512 x = out.alpha == 1.0f ? acc[r][v] : _mm512_mul_ps(acc[r][v], va);
+      if (out.beta != 0.0f) x = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, to), vb, x);
+      if (out.epilogue) x = epilogue_lanes(*out.epilogue, x, out.row + r, out.col + 16 * v, mask);
+      _mm512_mask_storeu_ps(to, mask, x);
     }
 }
 
-using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, float*, int64_t,
-                        __mmask16, float, float);
+using TileFn = void (*)(int64_t, const float*, int64_t, const float*, int64_t, const TileOut&);
 using TileTable = std::array<std::array<TileFn, 2>, kRows>;
 
 template <bool Direct, int... Rows> constexpr TileTable tiles(std::integer_sequence<int, Rows...>) {
@@ -214,6 +255,7 @@ struct Gemm {
   bool pack_b_now = true;   // false: b_cache already holds them
   int64_t k0 = 0, kb = 0;   // the block of k being computed
   float block_beta = 0;     // beta for the first block, then 1 (accumulate)
+  const GemmEpilogue* block_epilogue = nullptr; // the epilogue, on the last block only
 
   // Rows are spread evenly over the panels (16 rows: 8 + 8, not 14 + 2), so that every
   // tile keeps enough independent accumulators to hide the FMA latency.
@@ -270,9 +312,15 @@ struct Gemm {
       for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
         int rows = static_cast<int>(panel_row(ip + 1) - panel_row(ip));
         const float* a_tile = direct_a() ? a_at(panel_row(ip), k0) : a_panel(groups, ip);
-        tile_for(rows, vectors, direct_b())(kb, a_tile, direct_a() ? lda : kRows, b_tile, ldb,
-                                            c + panel_row(ip) * ldc + jp * kCols, ldc, last, alpha,
-                                            block_beta);
+        TileOut out{c + panel_row(ip) * ldc + jp * kCols,
+                    ldc,
+                    last,
+                    alpha,
+                    block_beta,
+                    block_epilogue,
+                    panel_row(ip),
+                    jp * kCols};
+        tile_for(rows, vectors, direct_b())(kb, a_tile, direct_a() ? lda : kRows, b_tile, ldb, out);
       }
     }
   }
@@ -387,7 +435,7 @@ int64_t packed_b_cache_bytes(int64_t n, int64_t k) {
 
 bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                   const float* b, int64_t ldb, float* c, int64_t ldc, float alpha, float beta,
-                  PackedB* cache, bool refresh) {
+                  PackedB* cache, bool refresh, const GemmEpilogue& epilogue) {
   if (cache && refresh) cache->b = nullptr; // empty until packed below
   if (m == 0 || n == 0) return true;
   Gemm g{ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta};
@@ -425,6 +473,8 @@ bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
   for (g.k0 = 0; g.k0 < k; g.k0 += block) {
     g.kb = std::min(block, k - g.k0);
     g.block_beta = g.k0 == 0 ? beta : 1.0f;
+    bool last_block = g.k0 + g.kb == k;
+    g.block_epilogue = last_block && epilogue.kind != GemmEpilogue::kNone ? &epilogue : nullptr;
     Split s = split_for(g);
     multiply_block(g, groups_for(g, s, threads), s);
   }

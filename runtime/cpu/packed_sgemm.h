@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "runtime/cpu/gemm.h"
+
 namespace loom::cpu {
 
 // Whether loom::cpu::sgemm uses packed_sgemm: the CPU has AVX-512F and tests have not
@@ -31,9 +33,11 @@ int64_t packed_b_cache_bytes(int64_t n, int64_t k);
 // C[m x n] = alpha op(A) op(B) + beta C, row-major, as loom::cpu::sgemm. Requires
 // AVX-512F. With beta = 0, C is only written. Returns false, C untouched, when the memory
 // for the packed panels cannot be allocated. With a cache, B is packed into it (refresh)
-// or read from it (when it holds this B); the result is the same either way.
+// or read from it (when it holds this B); the result is the same either way. The
+// epilogue is applied in registers as the last block of k stores each tile.
 bool packed_sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a,
                   int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, float alpha,
-                  float beta, PackedB* cache = nullptr, bool refresh = false);
+                  float beta, PackedB* cache = nullptr, bool refresh = false,
+                  const GemmEpilogue& epilogue = {});
 
 } // namespace loom::cpu

@@ -17,13 +17,18 @@ namespace {
 
 TensorType F(Shape s) { return {DType::F32, std::move(s)}; }
 
-// The calls to loom_rt_matmul in the LLVM IR, up to their closing parenthesis.
+// The calls to loom_rt_matmul in the LLVM IR, up to the cache's refresh flag (without
+// the four epilogue arguments that follow it), then ")".
 std::vector<std::string> matmul_calls(const std::string& llvm_ir) {
   std::vector<std::string> calls;
   std::istringstream lines(llvm_ir);
-  for (std::string line; std::getline(lines, line);)
-    if (line.find("call void @loom_rt_matmul(") != std::string::npos)
-      calls.push_back(line.substr(0, line.rfind(')') + 1));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("call void @loom_rt_matmul(") == std::string::npos) continue;
+    std::string call = line.substr(0, line.rfind(')'));
+    for (int epilogue_args = 0; epilogue_args < 4; ++epilogue_args)
+      call.erase(call.rfind(", "));
+    calls.push_back(call + ")");
+  }
   return calls;
 }
 
