@@ -376,31 +376,12 @@ private:
     llvm::Value* dims_g = batch_rank ? array(dims) : llvm::ConstantPointerNull::get(ptr_);
     llvm::Value* as_g = batch_rank ? array(a_strides) : llvm::ConstantPointerNull::get(ptr_);
     llvm::Value* bs_g = batch_rank ? array(b_strides) : llvm::ConstantPointerNull::get(ptr_);
-    llvm::FunctionCallee matmul =
-        module_->getOrInsertFunction("loom_rt_matmul", llvm::FunctionType::get(b_.getVoidTy(),
-                                                                               {i32_,
-                                                                                i32_,
-                                                                                ptr_,
-                                                                                ptr_,
-                                                                                ptr_,
-                                                                                i64_,
-                                                                                i64_,
-                                                                                i64_,
-                                                                                i64_,
-                                                                                ptr_,
-                                                                                ptr_,
-                                                                                ptr_,
-                                                                                i64_,
-                                                                                i64_,
-                                                                                b_.getDoubleTy(),
-                                                                                b_.getDoubleTy(),
-                                                                                ptr_,
-                                                                                i32_,
-                                                                                i32_,
-                                                                                ptr_,
-                                                                                ptr_,
-                                                                                b_.getDoubleTy()},
-                                                                               false));
+    llvm::Type* f64 = b_.getDoubleTy();
+    std::vector<llvm::Type*> params = {i32_, i32_, ptr_, ptr_, ptr_, i64_, i64_, i64_,
+                                       i64_, ptr_, ptr_, ptr_, i64_, i64_, f64,  f64,
+                                       ptr_, i32_, i32_, ptr_, ptr_, f64};
+    llvm::FunctionCallee matmul = module_->getOrInsertFunction(
+        "loom_rt_matmul", llvm::FunctionType::get(b_.getVoidTy(), params, false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
     auto store_operand = [&](const std::optional<StoreArgs>& st, bool bias) -> llvm::Value* {
       bool is_bias = st && st->epilogue.kind != cpu::GemmEpilogue::kSelect;
@@ -414,29 +395,30 @@ private:
         batch_rank == 0
             ? shared_b_cache(n)
             : std::pair<llvm::Value*, bool>{llvm::ConstantPointerNull::get(ptr_), false};
-    b_.CreateCall(matmul,
-                  {b_.getInt32(dtype),
-                   b_.getInt32(flags),
-                   ga.pointer,
-                   gb.pointer,
-                   buffer(n.result()),
-                   b_.getInt64(m),
-                   b_.getInt64(nn),
-                   b_.getInt64(k),
-                   b_.getInt64(batch_rank),
-                   dims_g,
-                   as_g,
-                   bs_g,
-                   b_.getInt64(ga.ld),
-                   b_.getInt64(gb.ld),
-                   llvm::ConstantFP::get(b_.getDoubleTy(), alpha),
-                   llvm::ConstantFP::get(b_.getDoubleTy(), beta),
-                   cache.first,
-                   b_.getInt32(cache.second ? 1 : 0),
-                   b_.getInt32(store ? store->epilogue.kind : 0),
-                   store_operand(store, true),
-                   store_operand(store, false),
-                   llvm::ConstantFP::get(b_.getDoubleTy(), store ? store->epilogue.fill : 0.0)});
+    std::vector<llvm::Value*> args{b_.getInt32(dtype),
+                                   b_.getInt32(flags),
+                                   ga.pointer,
+                                   gb.pointer,
+                                   buffer(n.result()),
+                                   b_.getInt64(m),
+                                   b_.getInt64(nn),
+                                   b_.getInt64(k),
+                                   b_.getInt64(batch_rank),
+                                   dims_g,
+                                   as_g,
+                                   bs_g,
+                                   b_.getInt64(ga.ld),
+                                   b_.getInt64(gb.ld),
+                                   llvm::ConstantFP::get(f64, alpha),
+                                   llvm::ConstantFP::get(f64, beta),
+                                   cache.first,
+                                   b_.getInt32(cache.second ? 1 : 0)};
+    // The store epilogue: kind, bias, mask, fill.
+    args.push_back(b_.getInt32(store ? store->epilogue.kind : 0));
+    args.push_back(store_operand(store, true));
+    args.push_back(store_operand(store, false));
+    args.push_back(llvm::ConstantFP::get(f64, store ? store->epilogue.fill : 0.0));
+    b_.CreateCall(matmul, args);
     ++library_calls_;
   }
 
