@@ -14,13 +14,8 @@
 #include <llvm/TargetParser/Host.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
-
-#include <unistd.h>
 
 #include "codegen/cpu/direct_conv.h"
 #include "codegen/cpu/loop_kernel.h"
@@ -243,20 +238,6 @@ CompiledModule compile_module(const ir::Function& fn, const CpuOptions& options)
   c.tm = host_target_machine();
   optimize(*c.program.module, *c.tm);
   return c;
-}
-
-} // namespace
-
-namespace {
-
-// With LOOM_PERF_MAP=1 (codegen/cpu/perf_map.h) the kernels are linked as external
-// symbols: the JIT's linker drops the names of internal ones.
-void keep_kernel_names_for_perf(llvm::Module& m) {
-  const char* flag = std::getenv("LOOM_PERF_MAP");
-  if (!flag || std::string(flag) != "1") return;
-  for (llvm::Function& f : m)
-    if (!f.isDeclaration() && f.hasInternalLinkage())
-      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include <llvm/ExecutionEngine/JITLink/JITLink.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
+#include <llvm/IR/Module.h>
 
 #include <cinttypes>
 #include <cstdio>
@@ -10,12 +11,21 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include <unistd.h>
 
 namespace loom::codegen {
 
 namespace {
+
+bool perf_map_requested() {
+  const char* flag = std::getenv("LOOM_PERF_MAP");
+  return flag && std::strcmp(flag, "1") == 0;
+}
+
+// This process's map file, where perf looks for it.
+std::string perf_map_path() { return "/tmp/perf-" + std::to_string(::getpid()) + ".map"; }
 
 // Appends the graph's named functions once they have their final addresses. Executables
 // compiled on several threads share the file: a mutex keeps each graph's lines together.
@@ -50,15 +60,19 @@ public:
 
 } // namespace
 
-std::string perf_map_path() { return "/tmp/perf-" + std::to_string(::getpid()) + ".map"; }
-
 bool attach_perf_map(llvm::orc::LLJIT& jit) {
-  const char* flag = std::getenv("LOOM_PERF_MAP");
-  if (!flag || std::strcmp(flag, "1") != 0) return false;
+  if (!perf_map_requested()) return false;
   auto* layer = llvm::dyn_cast<llvm::orc::ObjectLinkingLayer>(&jit.getObjLinkingLayer());
   if (!layer) return false; // LLJIT links with JITLink on every host loom targets
   layer->addPlugin(std::make_unique<PerfMapPlugin>());
   return true;
+}
+
+void keep_kernel_names_for_perf(llvm::Module& m) {
+  if (!perf_map_requested()) return;
+  for (llvm::Function& f : m)
+    if (!f.isDeclaration() && f.hasInternalLinkage())
+      f.setLinkage(llvm::GlobalValue::ExternalLinkage);
 }
 
 } // namespace loom::codegen

@@ -5,18 +5,20 @@
 // charged to a neighbouring function.
 #pragma once
 
-#include <string>
-
-namespace llvm::orc {
+namespace llvm {
+class Module;
+namespace orc {
 class LLJIT;
 }
+} // namespace llvm
 
 namespace loom::codegen {
 
 // Adds the map writer to the JIT's linker when LOOM_PERF_MAP=1. Returns whether it did.
 bool attach_perf_map(llvm::orc::LLJIT& jit);
 
-// This process's map file.
-std::string perf_map_path();
+// When LOOM_PERF_MAP=1, links m's kernels as external symbols: the JIT's linker drops
+// the names of internal ones. Call before adding m to the JIT.
+void keep_kernel_names_for_perf(llvm::Module& m);
 
 } // namespace loom::codegen

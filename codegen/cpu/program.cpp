@@ -343,10 +343,11 @@ private:
   }
 
   // An epilogue the GEMM applies as it stores C (codegen/cpu/store_epilogue.h), with
-  // the buffer of its bias or mask (null: none).
+  // the buffer of its bias or of its mask (null when it has none).
   struct StoreArgs {
     StoreEpilogue epilogue;
-    llvm::Value* operand;
+    llvm::Value* bias = nullptr;
+    llvm::Value* mask = nullptr;
   };
 
   void lower_matmul(const ir::Node& n, double alpha = 1.0, double beta = 0.0,
@@ -383,11 +384,6 @@ private:
     llvm::FunctionCallee matmul = module_->getOrInsertFunction(
         "loom_rt_matmul", llvm::FunctionType::get(b_.getVoidTy(), params, false));
     int dtype = n.result()->dtype() == DType::F32 ? 0 : 1;
-    auto store_operand = [&](const std::optional<StoreArgs>& st, bool bias) -> llvm::Value* {
-      bool is_bias = st && st->epilogue.kind != cpu::GemmEpilogue::kSelect;
-      return st && st->operand && is_bias == bias ? st->operand
-                                                  : llvm::ConstantPointerNull::get(ptr_);
-    };
     // Views feeding the matmul (transposes, row slices) are read in place.
     GemmOperand ga = gemm_operand(n.operand(0)), gb = gemm_operand(n.operand(1));
     int flags = (ga.transposed ? 1 : 0) | (gb.transposed ? 2 : 0);
@@ -415,8 +411,9 @@ private:
                                    b_.getInt32(cache.second ? 1 : 0)};
     // The store epilogue: kind, bias, mask, fill.
     args.push_back(b_.getInt32(store ? store->epilogue.kind : 0));
-    args.push_back(store_operand(store, true));
-    args.push_back(store_operand(store, false));
+    llvm::Value* none = llvm::ConstantPointerNull::get(ptr_);
+    args.push_back(store && store->bias ? store->bias : none);
+    args.push_back(store && store->mask ? store->mask : none);
     args.push_back(llvm::ConstantFP::get(f64, store ? store->epilogue.fill : 0.0));
     b_.CreateCall(matmul, args);
     ++library_calls_;
@@ -614,8 +611,11 @@ private:
     if (has_epilogue && core->op() == Op::MatMul && dt == DType::F32)
       if (std::optional<StoreEpilogue> e = match_store_epilogue(*epilogue)) {
         const ir::Value* operand = e->operand >= 0 ? fusion.operand(e->operand) : nullptr;
-        if (!operand || !views_.count(operand))
-          store = StoreArgs{*e, operand ? buffer(operand) : nullptr};
+        if (!operand || !views_.count(operand)) {
+          llvm::Value* read = operand ? buffer(operand) : nullptr;
+          bool is_mask = e->kind == cpu::GemmEpilogue::kSelect;
+          store = StoreArgs{*e, is_mask ? nullptr : read, is_mask ? read : nullptr};
+        }
       }
 
     bind_body_params(fusion);

@@ -255,7 +255,7 @@ struct Gemm {
   bool pack_b_now = true;   // false: b_cache already holds them
   int64_t k0 = 0, kb = 0;   // the block of k being computed
   float block_beta = 0;     // beta for the first block, then 1 (accumulate)
-  const GemmEpilogue* block_epilogue = nullptr; // the epilogue, on the last block only
+  const GemmEpilogue* epilogue = nullptr; // null: none; applied by the last block of k
 
   // Rows are spread evenly over the panels (16 rows: 8 + 8, not 14 + 2), so that every
   // tile keeps enough independent accumulators to hide the FMA latency.
@@ -312,12 +312,13 @@ struct Gemm {
       for (int64_t ip = ip_lo; ip < ip_hi; ++ip) {
         int rows = static_cast<int>(panel_row(ip + 1) - panel_row(ip));
         const float* a_tile = direct_a() ? a_at(panel_row(ip), k0) : a_panel(groups, ip);
+        const GemmEpilogue* last_block_epilogue = k0 + kb == k ? epilogue : nullptr;
         TileOut out{c + panel_row(ip) * ldc + jp * kCols,
                     ldc,
                     last,
                     alpha,
                     block_beta,
-                    block_epilogue,
+                    last_block_epilogue,
                     panel_row(ip),
                     jp * kCols};
         tile_for(rows, vectors, direct_b())(kb, a_tile, direct_a() ? lda : kRows, b_tile, ldb, out);
@@ -439,6 +440,7 @@ bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
   if (cache && refresh) cache->b = nullptr; // empty until packed below
   if (m == 0 || n == 0) return true;
   Gemm g{ta, tb, m, n, k, a, lda, b, ldb, c, ldc, alpha, beta};
+  if (epilogue.kind != GemmEpilogue::kNone) g.epilogue = &epilogue;
   int64_t rp = g.row_panels(), cp = g.col_panels();
   // k is cut into equal blocks whose packed panels stay under kPackedBytes (a ResNet
   // filter gradient packs a 7 MiB column matrix otherwise); C accumulates the blocks in
@@ -473,8 +475,6 @@ bool packed_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float
   for (g.k0 = 0; g.k0 < k; g.k0 += block) {
     g.kb = std::min(block, k - g.k0);
     g.block_beta = g.k0 == 0 ? beta : 1.0f;
-    bool last_block = g.k0 + g.kb == k;
-    g.block_epilogue = last_block && epilogue.kind != GemmEpilogue::kNone ? &epilogue : nullptr;
     Split s = split_for(g);
     multiply_block(g, groups_for(g, s, threads), s);
   }

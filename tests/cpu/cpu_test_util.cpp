@@ -1,5 +1,8 @@
 #include "tests/cpu/cpu_test_util.h"
 
+#include <algorithm>
+#include <sstream>
+
 #include "codegen/compile.h"
 #include "tests/support/test_support.h"
 
@@ -40,6 +43,25 @@ std::string compare_cpu_with_interp(const ir::Function& fn, const std::vector<Te
     if (!mismatch.empty()) return "output '" + fn.outputs()[i].name + "': " + mismatch;
   }
   return "";
+}
+
+std::vector<std::vector<std::string>> call_arguments(const std::string& llvm_ir,
+                                                     const std::string& callee) {
+  std::vector<std::vector<std::string>> calls;
+  std::string call = "call void @" + callee + "(";
+  std::istringstream lines(llvm_ir);
+  for (std::string line; std::getline(lines, line);) {
+    size_t at = line.find(call);
+    if (at == std::string::npos) continue;
+    std::string list = line.substr(at + call.size(), line.rfind(')') - at - call.size());
+    std::vector<std::string> args;
+    for (size_t from = 0, comma; from <= list.size(); from = comma + 2) {
+      comma = std::min(list.find(", ", from), list.size());
+      args.push_back(list.substr(from, comma - from));
+    }
+    calls.push_back(std::move(args));
+  }
+  return calls;
 }
 
 } // namespace loom::test

@@ -25,4 +25,8 @@ std::vector<Tensor> random_inputs(const ir::Function& fn, uint64_t seed,
 std::string compare_cpu_with_interp(const ir::Function& fn, const std::vector<Tensor>& inputs,
                                     double rtol, double atol);
 
+// The arguments of each call to `callee` in LLVM IR text, in order ("i32 0", "ptr %5").
+std::vector<std::vector<std::string>> call_arguments(const std::string& llvm_ir,
+                                                     const std::string& callee);
+
 } // namespace loom::test

@@ -3,8 +3,6 @@
 // program order packs it, the others reuse it (loom_rt_matmul's b_cache).
 #include <catch2/catch.hpp>
 
-#include <sstream>
-
 #include "codegen/cpu_backend.h"
 #include "ir/builder.h"
 #include "runtime/cpu_rt.h"
@@ -17,16 +15,14 @@ namespace {
 
 TensorType F(Shape s) { return {DType::F32, std::move(s)}; }
 
-// The calls to loom_rt_matmul in the LLVM IR, up to the cache's refresh flag (without
-// the four epilogue arguments that follow it), then ")".
+// The calls to loom_rt_matmul in the LLVM IR, up to the cache's refresh flag (the
+// arguments after it are the store epilogue's), then ")".
 std::vector<std::string> matmul_calls(const std::string& llvm_ir) {
   std::vector<std::string> calls;
-  std::istringstream lines(llvm_ir);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("call void @loom_rt_matmul(") == std::string::npos) continue;
-    std::string call = line.substr(0, line.rfind(')'));
-    for (int epilogue_args = 0; epilogue_args < 4; ++epilogue_args)
-      call.erase(call.rfind(", "));
+  for (const std::vector<std::string>& args : test::call_arguments(llvm_ir, "loom_rt_matmul")) {
+    std::string call = "(";
+    for (size_t i = 0; i < 18 && i < args.size(); ++i)
+      call += (i ? ", " : "") + args[i];
     calls.push_back(call + ")");
   }
   return calls;

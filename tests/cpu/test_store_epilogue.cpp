@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <sstream>
 
 #include "codegen/cpu_backend.h"
 #include "ir/builder.h"
@@ -20,23 +19,17 @@ namespace {
 
 TensorType F(Shape s) { return {DType::F32, std::move(s)}; }
 
-// The epilogue kind of each loom_rt_matmul call in the LLVM IR (the fourth argument
-// from the end), and how many loop kernels the entry runs.
+// The epilogue kind of each loom_rt_matmul call in the LLVM IR (its 19th argument,
+// "i32 <kind>"), and how many loop kernels the entry runs.
 struct Calls {
   std::vector<int> kinds;
   int loops = 0;
 };
 Calls calls_in(const std::string& llvm_ir) {
   Calls calls;
-  std::istringstream lines(llvm_ir);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("call void @loom_rt_parallel_for(") != std::string::npos) ++calls.loops;
-    if (line.find("call void @loom_rt_matmul(") == std::string::npos) continue;
-    std::string args = line.substr(0, line.rfind(')'));
-    for (int i = 0; i < 3; ++i)
-      args.erase(args.rfind(", "));
-    calls.kinds.push_back(std::stoi(args.substr(args.rfind(' ') + 1)));
-  }
+  for (const std::vector<std::string>& args : test::call_arguments(llvm_ir, "loom_rt_matmul"))
+    calls.kinds.push_back(std::stoi(args.at(18).substr(4)));
+  calls.loops = static_cast<int>(test::call_arguments(llvm_ir, "loom_rt_parallel_for").size());
   return calls;
 }
 
